@@ -1,0 +1,39 @@
+import type { Coding } from 'fhir/r4.js';
+import type { CodeSystemsDoc } from '../policy/types.js';
+
+/**
+ * The key two spellings of one system share: case, the http/https scheme, a leading "www." and a
+ * trailing "/" do not matter (real EHRs send all of these variants; anchors §8 complaint 3).
+ */
+function systemKey(system: string): string {
+  return system
+    .trim()
+    .toLowerCase()
+    .replace(/^https?:\/\//, '')
+    .replace(/^www\./, '')
+    .replace(/\/+$/, '');
+}
+
+/** Normalises code-system URIs (OIDs, sloppy URLs, bare names) to one canonical URI, from data. */
+export class CodeSystemAliases {
+  private readonly canonicalByKey = new Map<string, string>();
+
+  constructor(doc: CodeSystemsDoc) {
+    for (const entry of doc.systems) {
+      this.canonicalByKey.set(systemKey(entry.canonical), entry.canonical);
+      for (const alias of entry.aliases) this.canonicalByKey.set(systemKey(alias), entry.canonical);
+    }
+  }
+
+  /** The canonical URI for a system, or the system itself (trimmed) when it is not in the table. */
+  canonical(system: string | undefined): string | undefined {
+    if (system === undefined) return undefined;
+    return this.canonicalByKey.get(systemKey(system)) ?? system.trim();
+  }
+
+  /** Whether a coding (or system/code pair) is the given canonical system and code; codes are compared trimmed. */
+  is(coding: Pick<Coding, 'system' | 'code'>, system: string, code?: string): boolean {
+    if (this.canonical(coding.system) !== this.canonical(system)) return false;
+    return code === undefined || coding.code?.trim() === code;
+  }
+}

@@ -1,0 +1,74 @@
+import { Client } from 'fhir-kit-client';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
+import { isBundle, isOperationOutcome, isResource } from './references.js';
+
+export type FhirFailure = 'not-configured' | 'timeout' | 'unreachable' | 'http-status' | 'not-json' | 'operation-outcome' | 'not-found' | 'invalid';
+
+/** Why the EHR's FHIR server could not give what was asked; never carries the access token. */
+export class FhirAccessError extends Error {
+  constructor(
+    readonly failure: FhirFailure,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FhirAccessError';
+  }
+}
+
+/**
+ * The EHR's FHIR server as the request named it (`fhirServer` + `fhirAuthorization`), read with
+ * fhir-kit-client. Every query of one hook call shares one deadline, so they run in parallel
+ * within a budget well inside CRD's 5-second target. The bearer token goes only to this server.
+ */
+export class FhirServer {
+  private readonly client: Client;
+
+  constructor(
+    readonly baseUrl: string,
+    accessToken: string | undefined,
+    private readonly signal: AbortSignal,
+  ) {
+    this.client = new Client({
+      baseUrl,
+      // Never follow redirects: the token must not travel to another host.
+      requestOptions: { redirect: 'error' },
+      ...(accessToken ? { bearerToken: accessToken } : {}),
+    });
+  }
+
+  private failure(error: unknown, what: string): FhirAccessError {
+    if (error instanceof FhirAccessError) return error;
+    if (this.signal.aborted) return new FhirAccessError('timeout', `${what}: no answer before the deadline`);
+    const response = (error as { response?: { status?: number; data?: unknown } }).response;
+    if (response?.status !== undefined) {
+      if (response.status === 404) return new FhirAccessError('not-found', `${what}: not found`);
+      if (response.status < 400) return new FhirAccessError('not-json', `${what}: the answer was not JSON`);
+      return new FhirAccessError('http-status', `${what}: HTTP ${response.status}`);
+    }
+    return new FhirAccessError('unreachable', `${what}: the FHIR server could not be reached`);
+  }
+
+  async read(resourceType: string, id: string): Promise<FhirResource> {
+    const what = `read ${resourceType}/${id}`;
+    try {
+      const result: unknown = await this.client.read({ resourceType, id, options: { signal: this.signal } });
+      if (isOperationOutcome(result)) throw new FhirAccessError('operation-outcome', `${what}: the server answered with an OperationOutcome`);
+      if (!isResource(result) || result.resourceType !== resourceType) throw new FhirAccessError('invalid', `${what}: the answer is not a ${resourceType}`);
+      return result;
+    } catch (error) {
+      throw this.failure(error, what);
+    }
+  }
+
+  async search(resourceType: string, searchParams: Record<string, string>): Promise<Bundle> {
+    const what = `search ${resourceType}`;
+    try {
+      const result: unknown = await this.client.search({ resourceType, searchParams, options: { signal: this.signal } });
+      if (isOperationOutcome(result)) throw new FhirAccessError('operation-outcome', `${what}: the server answered with an OperationOutcome`);
+      if (!isBundle(result)) throw new FhirAccessError('invalid', `${what}: the answer is not a Bundle`);
+      return result;
+    } catch (error) {
+      throw this.failure(error, what);
+    }
+  }
+}

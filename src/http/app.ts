@@ -1,0 +1,93 @@
+import cors from 'cors';
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import { DecisionEngine } from '../hooks/engine.js';
+import { handleHook } from '../hooks/handle.js';
+import { RequestValidator } from '../hooks/request.js';
+import { SERVICE_DEFINITIONS, type ServiceDefinition } from '../hooks/service-definitions.js';
+import type { PolicyCatalog } from '../policy/catalog.js';
+import { badRequest, HttpError, internalError, notFound, payloadTooLarge, unsupportedMediaType } from './errors.js';
+
+export interface AppOptions {
+  catalog: PolicyCatalog;
+  fhirTimeoutMs: number;
+  bodyLimit: string;
+  /** Where the service reports what happened (ids and codes only). Defaults to silence. */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+function sendError(res: Response, error: HttpError): void {
+  res.status(error.status).type('application/fhir+json').send(JSON.stringify(error.outcome));
+}
+
+/**
+ * The HTTP layer: discovery, one POST route per service, CORS for browser clients such as the
+ * public CDS Hooks Sandbox (preflights included, no credentials), and one error handler that turns
+ * every failure into a 4xx with an OperationOutcome, never a stack trace.
+ */
+export function createApp(options: AppOptions): express.Express {
+  const engine = new DecisionEngine(options.catalog);
+  const validator = new RequestValidator(SERVICE_DEFINITIONS.map((s) => s.hook));
+  const services = new Map<string, ServiceDefinition>(SERVICE_DEFINITIONS.map((s) => [s.id, s]));
+  const log = options.log ?? (() => undefined);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(
+    cors({
+      origin: '*',
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/', (_req, res) => res.redirect(302, '/cds-services'));
+  app.get('/cds-services', (_req, res) => {
+    res.json({ services: SERVICE_DEFINITIONS });
+  });
+
+  // Any content type is read as JSON: curl users and some EHRs omit or mislabel it.
+  const json = express.json({ limit: options.bodyLimit, type: () => true, strict: false });
+  app.post('/cds-services/:id', json, async (req: Request, res: Response) => {
+    const started = process.hrtime.bigint();
+    const service = services.get(String(req.params.id));
+    if (!service) throw notFound(`No CDS service "${String(req.params.id)}" here; see GET /cds-services.`);
+    if (req.body === undefined) throw badRequest('The request has no body: send a CDS Hooks request as JSON.');
+    const call = validator.parse(service, req.body);
+    const outcome = await handleHook(call, engine, options.fhirTimeoutMs);
+    res.json(outcome.response);
+    log({
+      event: 'hook',
+      service: service.id,
+      hook: service.hook,
+      hookInstance: call.request.hookInstance,
+      status: 200,
+      cards: outcome.response.cards.length,
+      systemActions: outcome.response.systemActions?.length ?? 0,
+      ...outcome.summary,
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    });
+  });
+
+  app.use((req, _res, next) => next(notFound(`Nothing at ${req.method} ${req.path}; the services are listed at GET /cds-services.`)));
+
+  const errors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    let answer: HttpError;
+    const type = (error as { type?: string }).type;
+    if (error instanceof HttpError) answer = error;
+    else if (type === 'entity.parse.failed') answer = badRequest('The request body is not valid JSON.');
+    else if (type === 'entity.too.large') answer = payloadTooLarge(`The request body is larger than ${options.bodyLimit}.`);
+    else if (type === 'encoding.unsupported' || type === 'charset.unsupported') answer = unsupportedMediaType('The request body encoding is not supported.');
+    else if (typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500) {
+      answer = new HttpError((error as { status: number }).status, badRequest('The request could not be read.').outcome);
+    } else {
+      answer = internalError();
+      log({ event: 'error', path: req.path, error: error instanceof Error ? error.name + ': ' + error.message : 'unknown' });
+    }
+    if (answer.status < 500) log({ event: 'rejected', path: req.path, status: answer.status, reason: answer.message });
+    sendError(res, answer);
+  };
+  app.use(errors);
+  return app;
+}

@@ -1,0 +1,51 @@
+import type { Extension } from 'fhir/r4.js';
+import { randomUUID } from 'node:crypto';
+import type { Evaluation } from '../hooks/evaluate.js';
+import type { AnswerOptions } from '../hooks/request.js';
+import { PRIMARY_HOOKS, type HookName } from '../hooks/service-definitions.js';
+import type { CdsAction, CdsCard, CdsResponse } from './cds-types.js';
+import { coverageCards } from './cards.js';
+import { annotatedOrder, coverageInformation } from './coverage-information.js';
+
+const URGENCY: Record<CdsCard['indicator'], number> = { critical: 0, warning: 1, info: 2 };
+
+/** The answer with no guidance: `cards: []`, and for CRD primary hooks an explicit `systemActions: []`. */
+export function emptyResponse(hook: HookName): CdsResponse {
+  return PRIMARY_HOOKS.has(hook) ? { cards: [], systemActions: [] } : { cards: [] };
+}
+
+/**
+ * Cards and coverage-information systemActions (DECISIONS §4, §6, §7): one `update` per in-scope
+ * order that got a determination, carrying the whole order with one repetition per Coverage. One
+ * coverage-assertion-id per Coverage per call, so repetitions for the same Coverage share it and
+ * different Coverages differ (CRD crd-ci rules on repetitions). `coverage-info: false` turns off both
+ * cards and systemActions; `max-cards` keeps the most urgent cards.
+ */
+export function buildResponse(hook: HookName, evaluation: Evaluation, options: AnswerOptions): CdsResponse {
+  const response = emptyResponse(hook);
+  if (!options.coverageInfo) return response;
+  const decided = evaluation.orders.filter((o) => o.results.length > 0);
+  const assertionIds = new Map<string, string>();
+  const assertedOn = new Date().toISOString().slice(0, 10);
+
+  const actions: CdsAction[] = decided.map((order) => {
+    const repetitions: Extension[] = order.results.map((result) => {
+      let id = assertionIds.get(result.coverage.reference);
+      if (!id) assertionIds.set(result.coverage.reference, (id = randomUUID()));
+      return coverageInformation(result, order.match.billingCode, id, assertedOn, options.crdVersion);
+    });
+    const outcomes = order.results
+      .map((r) => `${r.coverage.payer.payer.shortName}: ${r.determination.rule.determination.covered}`)
+      .join('; ');
+    return {
+      type: 'update',
+      description: `Add coverage information (${outcomes}) to ${order.order.reference}`,
+      resource: annotatedOrder(order.order.resource, repetitions),
+    };
+  });
+
+  const cards = coverageCards(decided, options)
+    .sort((a, b) => URGENCY[a.indicator] - URGENCY[b.indicator])
+    .slice(0, options.maxCards);
+  return { cards, ...(actions.length > 0 || PRIMARY_HOOKS.has(hook) ? { systemActions: actions } : {}) };
+}
