@@ -8,4 +8,5 @@ export default {
   },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

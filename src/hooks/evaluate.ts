@@ -62,13 +62,15 @@ export async function evaluate(
       const insurance = resource.resourceType === 'ServiceRequest' && Array.isArray(resource.insurance) ? resource.insurance : [];
       const settingFromOrder = careSetting(resource, undefined, engine.catalog.careSettings, engine.catalog.codeSystems);
       const encounterRef = (resource as { encounter?: Reference }).encounter?.reference ?? contextEncounter;
-      const [own, encounter] = await Promise.all([
+      // One parallel round: the order's own Coverages, or the patient's, and the Encounter if needed.
+      const [own, patients, encounter] = await Promise.all([
         Promise.all(insurance.map((ref) => data.resolve<Coverage>(ref?.reference, 'Coverage', resource))),
+        insurance.length === 0 ? data.patientCoverages() : Promise.resolve(undefined),
         settingFromOrder.setting === 'unknown' ? data.encounter(encounterRef, resource) : Promise.resolve<Encounter | undefined>(undefined),
       ]);
       const ownCoverages = own.flatMap((r) => (r ? [r.resource] : []));
       // DECISIONS §2: the order's insurance first, otherwise the patient's Coverages.
-      const coverages = ownCoverages.length > 0 ? ownCoverages : await data.patientCoverages();
+      const coverages = ownCoverages.length > 0 ? ownCoverages : (patients ?? (await data.patientCoverages()));
       return { order, match, coverages: coverages.filter(isUsable), encounter };
     }),
   );

@@ -12,6 +12,8 @@ export interface OrderUnderReview {
   reference: string;
   /** The proposed Appointment the order is booked by (appointment-book only). */
   appointment?: Appointment;
+  /** "Type/id" of the context resource a card about this order names (the Appointment for appointment-book). */
+  contextReference: string;
 }
 
 /** DECISIONS §1: orders in scope are ServiceRequests (or Appointments based on one). */
@@ -25,7 +27,8 @@ function contextResources(value: unknown): FhirResource[] {
 
 function withKey<T extends ServiceRequest | Appointment>(resource: T, appointment?: Appointment): OrderUnderReview[] {
   const reference = keyOf(resource);
-  return reference ? [{ resource, reference, ...(appointment ? { appointment } : {}) }] : [];
+  const contextReference = appointment ? keyOf(appointment) : reference;
+  return reference && contextReference ? [{ resource, reference, contextReference, ...(appointment ? { appointment } : {}) }] : [];
 }
 
 const asStrings = (value: unknown): string[] =>

@@ -10,10 +10,8 @@ const bundle = {
   required: ['resourceType'],
   properties: {
     resourceType: { const: 'Bundle' },
-    entry: {
-      type: 'array',
-      items: { type: 'object' },
-    },
+    // Entries are read leniently: a malformed entry is skipped, never fatal (DECISIONS §5).
+    entry: { type: 'array' },
   },
 };
 

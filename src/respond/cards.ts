@@ -108,7 +108,7 @@ export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions)
   return [...groups.values()].map((group) => {
     const e = group[0]!.evaluation;
     const { card } = e.determination.rule;
-    const associated = [...new Set(group.map((g) => g.order.order.reference))];
+    const associated = [...new Set(group.map((g) => g.order.order.contextReference))];
     return {
       uuid: randomUUID(),
       summary: renderTemplate(card.summary, templateValues(e)),
