@@ -10,7 +10,8 @@ export type DateOfServiceSource =
 
 export interface DateOfService { date: string; source: DateOfServiceSource }
 
-const DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/;
+// The whole value must be a FHIR date, or a dateTime (a "T" follows the date): never a prefix of something else.
+const DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?=$|T)/;
 
 /** The calendar date (YYYY-MM-DD) a FHIR date/dateTime names as written; partial dates take their first day. */
 export function calendarDate(value: unknown): string | undefined {

@@ -1,3 +1,4 @@
+import { normaliseName } from '../facts/payer.js';
 import { compilePattern, PLACEHOLDERS, renderTemplate, unknownPlaceholders, type TemplateValues } from './template.js';
 import type {
   ClinicalServiceDoc,
@@ -30,9 +31,26 @@ export function checkRegistrySemantics(input: {
 }): SemanticProblem[] {
   const problems: SemanticProblem[] = [];
   const payerIds = new Set<string>();
+  // An identifier or name that two payers share would let one silently take the other's members.
+  const identifiers = new Map<string, string>();
+  const names = new Map<string, string>();
   input.payers.payers.forEach((payer, i) => {
     if (payerIds.has(payer.id)) problems.push({ file: 'payers.json', path: `/payers/${i}/id`, message: `duplicate payer id "${payer.id}"` });
     payerIds.add(payer.id);
+    payer.identifiers.forEach((id, j) => {
+      const key = `${id.system.trim().toLowerCase()}|${id.value.trim()}`;
+      const owner = identifiers.get(key);
+      if (owner && owner !== payer.id) problems.push({ file: 'payers.json', path: `/payers/${i}/identifiers/${j}`, message: `identifier ${id.value} already identifies payer "${owner}"` });
+      identifiers.set(key, payer.id);
+    });
+    [payer.name, payer.shortName, ...payer.aliases].forEach((alias, j) => {
+      const key = normaliseName(alias);
+      const owner = names.get(key);
+      const path = j === 0 ? `/payers/${i}/name` : j === 1 ? `/payers/${i}/shortName` : `/payers/${i}/aliases/${j - 2}`;
+      if (key === '') problems.push({ file: 'payers.json', path, message: 'a name must have letters or digits' });
+      else if (owner && owner !== payer.id) problems.push({ file: 'payers.json', path, message: `name "${alias}" already names payer "${owner}"` });
+      names.set(key, payer.id);
+    });
     problems.push(...patternProblems(payer.planNamePatterns.map((p) => p.pattern), 'payers.json', `/payers/${i}/planNamePatterns`));
   });
   problems.push(...patternProblems(input.productLines.namePatterns.map((p) => p.pattern), 'product-lines.json', '/namePatterns'));

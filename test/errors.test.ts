@@ -1,0 +1,248 @@
+/**
+ * DECISIONS §5: errors instead of determinations. One named test per row, plus every kind of bad
+ * input: each answer is a 4xx with an OperationOutcome (checked by postHook), never a 500.
+ */
+import request from 'supertest';
+import { startFhirServer, type FhirServerMode, type TestFhirServer } from './support/fhir-server.js';
+import { coverageInfo, example, orderSignRequest, postHook, sandboxCapture, testApp } from './support/hook-client.js';
+
+const { app } = testApp({ fhirTimeoutMs: 800 });
+
+function diagnostics(body: any): string {
+  return body.issue.map((i: any) => i.diagnostics).join(' ');
+}
+
+describe('DECISIONS §5 errors instead of determinations', () => {
+  let fhir: TestFhirServer;
+  beforeAll(async () => {
+    fhir = await startFhirServer();
+  });
+  afterAll(() => fhir.close());
+
+  test('no Coverage in the prefetch → 400 with an OperationOutcome', async () => {
+    const { status, body } = await postHook(app, 'crd-order-sign', example('error-400-no-coverage.json'));
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/No Coverage was found/);
+  });
+
+  test('no Coverage from the prefetch nor from the FHIR query → 400', async () => {
+    const req = orderSignRequest({ patient: 'pat-kim', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: fhir.baseUrl });
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/No Coverage was found/);
+    expect(fhir.requests.some((r) => r.url.startsWith('/fhir/Coverage?') && r.url.includes('patient=pat-kim'))).toBe(true);
+  });
+
+  test('Coverages exist but none is with a payer this service serves → 400', async () => {
+    const { status, body } = await postHook(app, 'crd-order-sign', example('error-400-payer-not-served.json'));
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/payer this service serves/);
+  });
+
+  test('a bare "Medica" is not Medica Central → 400 payer not served', async () => {
+    const req = orderSignRequest({ patient: 'pat-lee', coverages: ['Coverage/cov-medica-bare'], orders: ['ServiceRequest/sr-dn-20560'] });
+    const { status } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+  });
+
+  test('Coverage needed, not prefetched, no fhirServer → 412', async () => {
+    const { status, body } = await postHook(app, 'crd-order-sign', example('error-412-coverage-unreachable.json'));
+    expect(status).toBe(412);
+    expect(diagnostics(body)).toMatch(/not prefetched/);
+  });
+
+  test('Coverage needed, not prefetched, FHIR server down → 412', async () => {
+    const down = await startFhirServer();
+    const base = down.baseUrl;
+    await down.close();
+    const req = orderSignRequest({ patient: 'pat-anna', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: base });
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(412);
+    expect(diagnostics(body)).toMatch(/could not be reached/);
+  });
+
+  test.each<[FhirServerMode, RegExp]>([
+    ['hang', /deadline/],
+    ['status-500', /HTTP 500/],
+    ['non-json', /not JSON/],
+    ['operation-outcome', /OperationOutcome/],
+    ['redirect', /could not be reached|HTTP 302/],
+  ])('Coverage needed, not prefetched, FHIR server answers "%s" → 412 within the timeout', async (mode, why) => {
+    const server = await startFhirServer({ mode, redirectTo: `${fhir.baseUrl}` });
+    try {
+      const req = orderSignRequest({ patient: 'pat-anna', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: server.baseUrl, accessToken: 'secret-token' });
+      const started = Date.now();
+      const { status, body } = await postHook(app, 'crd-order-sign', req);
+      expect(status).toBe(412);
+      expect(diagnostics(body)).toMatch(why);
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a redirect is not followed: the access token never reaches another host', async () => {
+    const elsewhere = await startFhirServer();
+    const server = await startFhirServer({ mode: 'redirect', redirectTo: `${elsewhere.baseUrl}/Coverage?patient=pat-anna` });
+    try {
+      const req = orderSignRequest({ patient: 'pat-anna', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: server.baseUrl, accessToken: 'secret-token' });
+      const { status } = await postHook(app, 'crd-order-sign', req);
+      expect(status).toBe(412);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await Promise.all([server.close(), elsewhere.close()]);
+    }
+  });
+
+  test('the Encounter cannot be fetched but the rest is known → no error, setting unknown → B3', async () => {
+    const server = await startFhirServer({ mode: 'status-500' });
+    try {
+      const req = orderSignRequest({
+        patient: 'pat-anna',
+        coverages: ['Coverage/cov-bcbsma-ppo'],
+        orders: ['ServiceRequest/sr-dn-20560'],
+        encounter: 'enc-anna-inpatient',
+        prefetchEncounter: false,
+        fhirServer: server.baseUrl,
+      });
+      const { status, body } = await postHook(app, 'crd-order-sign', req);
+      expect(status).toBe(200);
+      expect(coverageInfo(body)[0]).toMatchObject({ covered: 'conditional', paNeeded: 'conditional', infoNeeded: ['location'] });
+      expect(server.requests.map((r) => r.url)).toEqual(['/fhir/Encounter/enc-anna-inpatient']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the payer Organization cannot be fetched but the display names the payer → no error, decided', async () => {
+    const req = orderSignRequest({ patient: 'pat-anna', coverages: [], orders: ['ServiceRequest/sr-dn-20560'], encounter: 'enc-anna-ambulatory' });
+    const coverage = structuredClone((await import('./support/fixtures.js')).fixture<any>('Coverage/cov-bcbsma-hmo'));
+    coverage.beneficiary = { reference: 'Patient/pat-anna' };
+    coverage.payor = [{ reference: 'Organization/not-on-server', display: 'Blue Cross and Blue Shield of Massachusetts HMO Blue' }];
+    req.prefetch.coverage = { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: coverage }] };
+    req.fhirServer = fhir.baseUrl;
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(200);
+    expect(coverageInfo(body)[0]).toMatchObject({ covered: 'not-covered' });
+  });
+
+  test('the payer Organization cannot be fetched and nothing else names it → 400 payer not served', async () => {
+    const req = orderSignRequest({ patient: 'pat-anna', coverages: [], orders: ['ServiceRequest/sr-dn-20560'] });
+    req.prefetch.coverage = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      entry: [{ resource: { resourceType: 'Coverage', id: 'c1', status: 'active', beneficiary: { reference: 'Patient/pat-anna' }, payor: [{ reference: 'Organization/missing' }] } }],
+    };
+    req.fhirServer = fhir.baseUrl;
+    const { status } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+  });
+});
+
+describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', () => {
+  const valid = () => example('order-sign-B1-bcbsma-outpatient.json');
+
+  test('body is not JSON → 400', async () => {
+    const { status, body } = await postHook(app, 'crd-order-sign', '{"hook": "order-sign", ', true);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/not valid JSON/);
+  });
+
+  test('body is JSON but not an object → 400', async () => {
+    for (const body of ['[]', '"order-sign"', '42', 'null']) {
+      const answer = await postHook(app, 'crd-order-sign', body, true);
+      expect(answer.status).toBe(400);
+    }
+  });
+
+  test('empty body → 400', async () => {
+    const res = await request(app).post('/cds-services/crd-order-sign');
+    expect(res.status).toBe(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+
+  test.each(['hook', 'hookInstance', 'context'])('missing "%s" → 400 naming it', async (field) => {
+    const req = valid();
+    delete req[field];
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toContain(`"${field}"`);
+  });
+
+  test.each(['patientId', 'userId', 'draftOrders'])('order-sign context without "%s" → 400', async (field) => {
+    const req = valid();
+    delete req.context[field];
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toContain(field);
+  });
+
+  test('wrong hook for the service → 400', async () => {
+    const req = valid();
+    req.hook = 'order-select';
+    req.context.selections = ['ServiceRequest/sr-dn-20560'];
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/answers the "order-sign" hook/);
+  });
+
+  test('fhirAuthorization without fhirServer → 400', async () => {
+    const req = valid();
+    delete req.fhirServer;
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/fhirServer/);
+  });
+
+  test('draftOrders that is not a Bundle → 400', async () => {
+    const req = valid();
+    req.context.draftOrders = { resourceType: 'ServiceRequest', id: 'x' };
+    expect((await postHook(app, 'crd-order-sign', req)).status).toBe(400);
+  });
+
+  test('wrong types (hookInstance a number, context an array, prefetch a string) → 400', async () => {
+    for (const mutate of [(r: any) => (r.hookInstance = 42), (r: any) => (r.context = []), (r: any) => (r.prefetch = 'x'), (r: any) => (r.fhirServer = 'ftp://x')]) {
+      const req = valid();
+      mutate(req);
+      expect((await postHook(app, 'crd-order-sign', req)).status).toBe(400);
+    }
+  });
+
+  test('an unknown service id → 404 with an OperationOutcome', async () => {
+    const { status, body } = await postHook(app, 'crd-no-such-service', valid());
+    expect(status).toBe(404);
+    expect(diagnostics(body)).toMatch(/No CDS service/);
+  });
+
+  test('an unknown path and an unsupported method → 404 with an OperationOutcome', async () => {
+    for (const res of [await request(app).get('/nothing-here'), await request(app).delete('/cds-services/crd-order-sign')]) {
+      expect(res.status).toBe(404);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    }
+  });
+
+  test('a body over the size limit → 413 with an OperationOutcome', async () => {
+    const req = valid();
+    req.context.padding = 'x'.repeat(1_100_000);
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(413);
+    expect(body.resourceType).toBe('OperationOutcome');
+  });
+
+  test('an irrelevant malformed resource (the Sandbox\'s MedicationRequest with an object category) is ignored → 200', async () => {
+    const { status, body } = await postHook(app, 'crd-order-sign', sandboxCapture('medicationrequest'));
+    expect(status).toBe(200);
+    expect(body).toEqual({ cards: [], systemActions: [] });
+  });
+
+  test('a malformed irrelevant resource beside a dry-needling order does not stop the decision', async () => {
+    const req = valid();
+    req.context.draftOrders.entry.push({ resource: sandboxCapture('medicationrequest').context.draftOrders.entry[0].resource });
+    req.context.draftOrders.entry.push({ resource: { resourceType: 'ServiceRequest', code: 'not-a-concept', category: 7 } });
+    req.context.draftOrders.entry.push({ notAResource: true }, 5, null);
+    req.prefetch.coverage.entry.push({ resource: { resourceType: 'Organization' } }, { resource: 'junk' });
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(200);
+    expect(coverageInfo(body)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * Calls the service through HTTP exactly as an EHR does, and runs the independent conformance
+ * check (test/support/conformance.ts) over every 200 answer; every other answer must be a 4xx
+ * with an OperationOutcome. Every test that calls a hook goes through here.
+ */
+import type { Bundle, Coverage, Extension, FhirResource, Resource } from 'fhir/r4.js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import request from 'supertest';
+import type { Express } from 'express';
+import { createApp } from '../../src/http/app.js';
+import { loadPolicyCatalog } from '../../src/policy/load.js';
+import type { PolicyCatalog } from '../../src/policy/catalog.js';
+import { expectConformant } from './conformance.js';
+import { fixture, projectRoot, searchset } from './fixtures.js';
+
+export const SERVICE_IDS = {
+  'order-sign': 'crd-order-sign',
+  'order-select': 'crd-order-select',
+  'order-dispatch': 'crd-order-dispatch',
+  'appointment-book': 'crd-appointment-book',
+} as const;
+
+let catalog: PolicyCatalog | undefined;
+export function shippedCatalog(): PolicyCatalog {
+  catalog ??= loadPolicyCatalog(join(projectRoot, 'policies'));
+  return catalog;
+}
+
+export interface TestApp { app: Express; logs: Array<Record<string, unknown>> }
+
+export function testApp(options: { fhirTimeoutMs?: number } = {}): TestApp {
+  const logs: Array<Record<string, unknown>> = [];
+  const app = createApp({
+    catalog: shippedCatalog(),
+    fhirTimeoutMs: options.fhirTimeoutMs ?? 1500,
+    bodyLimit: '1mb',
+    log: (event) => logs.push(event),
+  });
+  return { app, logs };
+}
+
+export interface HookAnswer {
+  status: number;
+  body: any;
+}
+
+/** POSTs a hook request (an object, or raw text sent as is) and checks the answer's conformance. */
+export async function postHook(app: Express, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
+  const call = request(app).post(`/cds-services/${serviceId}`).set('Content-Type', 'application/json');
+  const res = raw ? await call.send(body as string) : await call.send(body as object);
+  if (res.status === 200) {
+    const hook = (body as { hook?: string }).hook ?? serviceId.replace(/^crd-/, '');
+    expectConformant(res.body, { hook, request: body as Record<string, unknown> });
+  } else {
+    if (res.status < 400 || res.status >= 500) throw new Error(`Expected 200 or a 4xx, got ${res.status}: ${res.text}`);
+    if (res.body?.resourceType !== 'OperationOutcome' || !Array.isArray(res.body.issue) || res.body.issue.length === 0) {
+      throw new Error(`A ${res.status} must carry an OperationOutcome, got: ${res.text}`);
+    }
+  }
+  return { status: res.status, body: res.body };
+}
+
+/** A request body from cds-hooks/ (a fresh copy). */
+export function example(file: string): any {
+  return JSON.parse(readFileSync(join(projectRoot, 'cds-hooks', file), 'utf8'));
+}
+
+/** A request captured from the public CDS Hooks Sandbox (../shared/reference). */
+export function sandboxCapture(name: 'servicerequest' | 'medicationrequest'): any {
+  const path = join(projectRoot, '..', 'shared', 'reference', `sandbox-captured-order-sign-${name}.json`);
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+export interface OrderSignOptions {
+  patient: string;
+  orders: Array<string | FhirResource>;
+  /** Coverage fixture refs for the `coverage` prefetch; `undefined` leaves the key out (not prefetched). */
+  coverages?: string[];
+  /** Organizations to include beside the Coverages; by default the payors the Coverages reference. */
+  encounter?: string;
+  /** Whether to prefetch the encounter (default true when `encounter` is given). */
+  prefetchEncounter?: boolean;
+  fhirServer?: string;
+  accessToken?: string;
+  extension?: Record<string, unknown>;
+  hook?: 'order-sign' | 'order-select';
+  selections?: string[];
+}
+
+function payorOrganizations(coverages: Coverage[]): Resource[] {
+  const refs = new Set(
+    coverages.flatMap((c) => (c.payor ?? []).map((p) => p.reference).filter((r): r is string => !!r && r.startsWith('Organization/'))),
+  );
+  return [...refs].map((r) => fixture(r));
+}
+
+/** Builds an order-sign (or order-select) request from fixtures, shaped like a real EHR's. */
+export function orderSignRequest(o: OrderSignOptions): any {
+  const patientId = o.patient.replace(/^Patient\//, '');
+  const orders = o.orders.map((ref) => {
+    const order = typeof ref === 'string' ? fixture<FhirResource>(ref) : structuredClone(ref);
+    (order as { subject?: unknown }).subject = { reference: `Patient/${patientId}` };
+    return order;
+  });
+  const draftOrders: Bundle = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
+  const prefetch: Record<string, unknown> = { patient: fixture(`Patient/${patientId}`) };
+  if (o.coverages) {
+    const coverages = o.coverages.map((c) => fixture<Coverage>(c));
+    prefetch.coverage = searchset(coverages, payorOrganizations(coverages));
+  }
+  const encounterId = o.encounter?.replace(/^Encounter\//, '');
+  if (encounterId && (o.prefetchEncounter ?? true)) prefetch.encounter = fixture(`Encounter/${encounterId}`);
+  const hook = o.hook ?? 'order-sign';
+  return {
+    hook,
+    hookInstance: randomUUID(),
+    ...(o.fhirServer ? { fhirServer: o.fhirServer } : {}),
+    ...(o.fhirServer && o.accessToken
+      ? { fhirAuthorization: { access_token: o.accessToken, token_type: 'Bearer', expires_in: 300, scope: 'user/*.read', subject: 'crd-dry-needling' } }
+      : {}),
+    context: {
+      userId: 'Practitioner/pr-okafor',
+      patientId,
+      ...(encounterId ? { encounterId } : {}),
+      ...(hook === 'order-select' ? { selections: o.selections ?? orders.map((r) => `${r.resourceType}/${r.id}`) } : {}),
+      draftOrders,
+    },
+    prefetch,
+    ...(o.extension ? { extension: o.extension } : {}),
+  };
+}
+
+const CI_URL = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+
+export interface CoverageInfoSummary {
+  order: string;
+  coverage: string | undefined;
+  covered: string | undefined;
+  paNeeded: string | undefined;
+  infoNeeded: string[];
+  billingCode: string | undefined;
+  reasonText: string | undefined;
+  reasonCodes: string[];
+  assertionId: string | undefined;
+  details: Extension[];
+}
+
+/** The coverage-information repetitions of an answer's systemActions, in plain fields. */
+export function coverageInfo(body: any): CoverageInfoSummary[] {
+  return (body.systemActions ?? []).flatMap((action: any) =>
+    (action.resource.extension ?? [])
+      .filter((e: Extension) => e.url === CI_URL)
+      .map((e: Extension) => {
+        const parts = e.extension ?? [];
+        const one = (url: string) => parts.find((p) => p.url === url);
+        return {
+          order: `${action.resource.resourceType}/${action.resource.id}`,
+          coverage: one('coverage')?.valueReference?.reference,
+          covered: one('covered')?.valueCode,
+          paNeeded: one('pa-needed')?.valueCode,
+          infoNeeded: parts.filter((p) => p.url === 'info-needed').map((p) => p.valueCode!),
+          billingCode: one('billingCode')?.valueCoding?.code,
+          reasonText: one('reason')?.valueCodeableConcept?.text,
+          reasonCodes: (one('reason')?.valueCodeableConcept?.coding ?? []).map((c) => c.code!),
+          assertionId: one('coverage-assertion-id')?.valueString,
+          details: parts.filter((p) => p.url === 'detail'),
+        };
+      }),
+  );
+}
+
+/** Summary, detail and link texts of every card, for "the card must tell the clinician" checks. */
+export function cardText(card: any): string {
+  return [card.summary, card.detail, ...(card.links ?? []).map((l: any) => `${l.label} ${l.url}`)].join('\n');
+}
