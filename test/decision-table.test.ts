@@ -84,7 +84,7 @@ describe('DECISIONS §4 decision table (order-sign, full prefetch)', () => {
     expect(cardText(card)).toMatch(/INVESTIGATIONAL/);
     expect(cardText(card)).toMatch(/not a covered service/);
     expect(card.detail).toMatch(/care setting outpatient \(Encounter\/enc-anna-ambulatory class AMB\)/);
-    expect(card.detail).toMatch(/matched by identifier \(NAIC company code 53228/);
+    expect(card.detail).toMatch(/matched by identifier \(NAIC company code 53228 on Organization\/org-bcbsma sent with the request\)/);
   });
 
   test('B2 BCBS MA commercial, inpatient encounter → conditional, auth-needed, info-needed OTH, warning: precertification required', async () => {

@@ -176,7 +176,7 @@ describe('missing prefetch: the service queries the EHR\'s FHIR server (loopback
     req.prefetch.coverage.entry[0].resource.payor = [{ reference: 'Organization/org-bcbsma' }];
     const { body } = await postHook(app, 'crd-order-sign', req);
     expect(fhir.requests.map((r) => r.url)).toEqual(['/fhir/Organization/org-bcbsma']);
-    expect(body.cards[0].detail).toMatch(/NAIC company code 53228 on the Organization Organization\/org-bcbsma read from the EHR's FHIR server/);
+    expect(body.cards[0].detail).toMatch(/NAIC company code 53228 on Organization\/org-bcbsma read from the EHR's FHIR server/);
   });
 
   test('an order that is not dry needling costs no FHIR query', async () => {

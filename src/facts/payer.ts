@@ -68,9 +68,9 @@ export class PayerRegistry {
     const payors = Array.isArray(coverage.payor) ? coverage.payor.filter((p) => p && typeof p === 'object') : [];
     const resolved = payors.map((ref) => ({ ref, org: organizations(ref) }));
     const where = (org: ResolvedOrganization) =>
-      `${org.source === 'contained' ? 'the contained' : 'the'} Organization ${org.reference}${
-        org.source === 'fhir-server' ? " read from the EHR's FHIR server" : ''
-      }`;
+      org.source === 'contained'
+        ? `the contained Organization ${org.reference}`
+        : `${org.reference} ${org.source === 'fhir-server' ? "read from the EHR's FHIR server" : 'sent with the request'}`;
     for (const { ref, org } of resolved) {
       const payer = this.byIdentifierOf(ref.identifier);
       if (payer) return { payer, matchedBy: 'identifier', evidence: `${this.describeIdentifier(ref.identifier!)} on the payor reference` };
