@@ -217,3 +217,29 @@ describe('systemActions carry the whole order with only coverage information add
     expect(body.systemActions[0].description).toMatch(/ServiceRequest\/sr-dn-20560/);
   });
 });
+
+describe('suggestions where they help', () => {
+  test('B3 (setting unknown) suggests recording the care setting; applying "outpatient" and signing again gives B1, "inpatient" gives B2', async () => {
+    const first = await postHook(app, 'crd-order-sign', example('order-sign-B3-bcbsma-setting-unknown.json'));
+    const [card] = first.body.cards;
+    expect(card.selectionBehavior).toBe('at-most-one');
+    expect(card.suggestions.map((s: any) => s.label)).toEqual(['Record as outpatient (ambulatory)', 'Record as inpatient']);
+    for (const [index, row] of [[0, 'B1'], [1, 'B2']] as const) {
+      const action = card.suggestions[index].actions[0];
+      expect(action).toMatchObject({ type: 'update', description: expect.stringMatching(/ServiceRequest\/sr-dn-20560/) });
+      const again = example('order-sign-B3-bcbsma-setting-unknown.json');
+      again.context.draftOrders.entry[0].resource = action.resource;
+      const second = await postHook(app, 'crd-order-sign', again);
+      expect(second.body.cards[0].detail).toContain(`rule ${row}`);
+      expect(second.body.cards[0].suggestions).toBeUndefined();
+    }
+  });
+
+  test('cards that are already definite carry no suggestions', async () => {
+    for (const file of ['order-sign-M1-medica-commercial.json', 'order-sign-B1-bcbsma-outpatient.json', 'order-sign-B2-bcbsma-inpatient.json']) {
+      const { body } = await postHook(app, 'crd-order-sign', example(file));
+      expect(body.cards[0].suggestions).toBeUndefined();
+      expect(body.cards[0].selectionBehavior).toBeUndefined();
+    }
+  });
+});

@@ -29,7 +29,7 @@ export async function handleHook(call: HookCall, engine: DecisionEngine, fhirTim
   }
   const evaluation = await evaluate(call, data, engine, inScope);
   return {
-    response: buildResponse(call.service.hook, evaluation, call.options),
+    response: buildResponse(call.service.hook, evaluation, call.options, engine.catalog.careSettings),
     summary: {
       orders: orders.map((o) => o.reference),
       determinations: evaluation.orders.flatMap((o) =>

@@ -80,6 +80,7 @@ export interface PolicyRule {
   determination: RuleDetermination;
   card: { indicator: Indicator; summary: string; detail: string };
   links?: Link[];
+  suggestions?: Array<{ label: string; recordCareSetting: 'inpatient' | 'outpatient' }>;
 }
 
 export interface CoveragePolicyDoc {

@@ -6,6 +6,8 @@ import type { CdsCard, CdsCoding, CdsLink } from './cds-types.js';
 import { CRD_TEMP_SYSTEM } from './coverage-information.js';
 import { templateValues } from './template-values.js';
 import { orderLabel } from '../facts/order-view.js';
+import type { CareSettingsDoc } from '../policy/types.js';
+import { ruleSuggestions } from './suggestions.js';
 
 /** CRD card type of every card this service returns (Card.source.topic SHALL be filled in). */
 export function coverageInfoTopic(version: AnswerOptions['crdVersion']): CdsCoding {
@@ -94,7 +96,7 @@ function links(e: CoverageEvaluation): CdsLink[] {
  * One card per Coverage per distinct determination, naming the orders it concerns
  * (CRD davinci-crd.associated-resource: 2.0.1 strings, 2.2 references).
  */
-export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions): CdsCard[] {
+export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions, careSettings: CareSettingsDoc): CdsCard[] {
   const groups = new Map<string, Array<{ order: OrderEvaluation; evaluation: CoverageEvaluation }>>();
   for (const order of orders) {
     for (const evaluation of order.results) {
@@ -109,6 +111,7 @@ export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions)
     const e = group[0]!.evaluation;
     const { card } = e.determination.rule;
     const associated = [...new Set(group.map((g) => g.order.order.contextReference))];
+    const suggestions = ruleSuggestions(e.determination.rule, [...new Set(group.map((g) => g.order))], careSettings);
     return {
       uuid: randomUUID(),
       summary: renderTemplate(card.summary, templateValues(e)),
@@ -116,6 +119,7 @@ export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions)
       detail: detail(group),
       source: { label: e.coverage.payer.payer.name, url: e.coverage.payer.payer.policyLibrary.url, topic: coverageInfoTopic(options.crdVersion) },
       links: links(e),
+      ...(suggestions.length > 0 ? { suggestions, selectionBehavior: 'at-most-one' as const } : {}),
       overrideReasons: e.determination.policy.overrideReasons.map((r) => ({ system: OVERRIDE_REASON_SYSTEM, code: r.code, display: r.display })),
       extension: {
         'davinci-crd.associated-resource':

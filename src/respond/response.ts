@@ -2,6 +2,7 @@ import type { Extension } from 'fhir/r4.js';
 import { randomUUID } from 'node:crypto';
 import type { Evaluation } from '../hooks/evaluate.js';
 import type { AnswerOptions } from '../hooks/request.js';
+import type { CareSettingsDoc } from '../policy/types.js';
 import { PRIMARY_HOOKS, type HookName } from '../hooks/service-definitions.js';
 import type { CdsAction, CdsCard, CdsResponse } from './cds-types.js';
 import { coverageCards } from './cards.js';
@@ -21,7 +22,7 @@ export function emptyResponse(hook: HookName): CdsResponse {
  * different Coverages differ (CRD crd-ci rules on repetitions). `coverage-info: false` turns off both
  * cards and systemActions; `max-cards` keeps the most urgent cards.
  */
-export function buildResponse(hook: HookName, evaluation: Evaluation, options: AnswerOptions): CdsResponse {
+export function buildResponse(hook: HookName, evaluation: Evaluation, options: AnswerOptions, careSettings: CareSettingsDoc): CdsResponse {
   const response = emptyResponse(hook);
   if (!options.coverageInfo) return response;
   const decided = evaluation.orders.filter((o) => o.results.length > 0);
@@ -44,7 +45,7 @@ export function buildResponse(hook: HookName, evaluation: Evaluation, options: A
     };
   });
 
-  const cards = coverageCards(decided, options)
+  const cards = coverageCards(decided, options, careSettings)
     .sort((a, b) => URGENCY[a.indicator] - URGENCY[b.indicator])
     .slice(0, options.maxCards);
   return { cards, ...(actions.length > 0 || PRIMARY_HOOKS.has(hook) ? { systemActions: actions } : {}) };
