@@ -17,7 +17,9 @@ export class ClinicalData {
   readonly index = new ResourceIndex();
   /** Short notes of what could not be read, for the log (no PHI, no tokens). */
   readonly notes: string[] = [];
-  private readonly server: FhirServer | undefined;
+  /** The EHR's FHIR server, created on first use; its deadline counts from the start of the call. */
+  private fhirServer: FhirServer | undefined;
+  private readonly deadline: number;
   private readonly reads = new Map<string, Promise<FhirResource | undefined>>();
   private coverages: Promise<Coverage[]> | undefined;
 
@@ -27,13 +29,19 @@ export class ClinicalData {
   ) {
     for (const value of Object.values(request.prefetch ?? {})) this.index.add(value);
     for (const value of Object.values(request.context)) this.index.add(value);
-    this.server = request.fhirServer
-      ? new FhirServer(request.fhirServer, request.fhirAuthorization?.access_token, AbortSignal.timeout(timeoutMs))
-      : undefined;
+    this.deadline = Date.now() + timeoutMs;
   }
 
   get canQuery(): boolean {
-    return this.server !== undefined;
+    return this.request.fhirServer !== undefined;
+  }
+
+  private get server(): FhirServer | undefined {
+    if (!this.fhirServer && this.request.fhirServer) {
+      const remaining = Math.max(1, this.deadline - Date.now());
+      this.fhirServer = new FhirServer(this.request.fhirServer, this.request.fhirAuthorization?.access_token, AbortSignal.timeout(remaining));
+    }
+    return this.fhirServer;
   }
 
   /** A prefetch value the service can use: undefined when the key is missing or holds an OperationOutcome. */
