@@ -35,6 +35,9 @@ describe('discovery (CDS Hooks 2.0 §Discovery, CRD §Configuration options)', (
       expect(s.extension['davinci-crd.version']).toEqual(['2.2']);
     }
     expect(services.find((s) => s.hook === 'order-dispatch').prefetch.encounter).toBeUndefined();
+    // Described from the policy data: a new payer or policy shows up without a code change.
+    expect(services[0].usageRequirements).toBe('Payers served: Blue Cross Blue Shield of Massachusetts, Medica Central. Evaluates ServiceRequests for dry needling.');
+    expect(services[0].description).toContain('Medica Central MP9672 "Trigger Point Dry Needling"');
   });
 
   test('CORS lets a browser client (the CDS Hooks Sandbox) call discovery and services, preflights included, without credentials', async () => {

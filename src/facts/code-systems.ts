@@ -17,9 +17,11 @@ function systemKey(system: string): string {
 /** Normalises code-system URIs (OIDs, sloppy URLs, bare names) to one canonical URI, from data. */
 export class CodeSystemAliases {
   private readonly canonicalByKey = new Map<string, string>();
+  private readonly names = new Map<string, string>();
 
   constructor(doc: CodeSystemsDoc) {
     for (const entry of doc.systems) {
+      this.names.set(entry.canonical, entry.name);
       this.canonicalByKey.set(systemKey(entry.canonical), entry.canonical);
       for (const alias of entry.aliases) this.canonicalByKey.set(systemKey(alias), entry.canonical);
     }
@@ -29,6 +31,12 @@ export class CodeSystemAliases {
   canonical(system: string | undefined): string | undefined {
     if (system === undefined) return undefined;
     return this.canonicalByKey.get(systemKey(system)) ?? system.trim();
+  }
+
+  /** A short name for a system ("CPT"), or the system itself. */
+  nameOf(system: string | undefined): string {
+    const canonical = this.canonical(system);
+    return (canonical && this.names.get(canonical)) ?? canonical ?? 'code';
   }
 
   /** Whether a coding (or system/code pair) is the given canonical system and code; codes are compared trimmed. */

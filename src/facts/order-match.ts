@@ -13,6 +13,8 @@ export interface OrderMatch {
   matchedBy: MatchedBy;
   /** The ordered billing code (canonical system), for coverage-information `billingCode`. */
   billingCode?: Coding;
+  /** The billing code in words for cards, e.g. "CPT 20560". */
+  codeLabel?: string;
   /** The order text that named the service, when text decided. */
   description?: string;
 }
@@ -44,10 +46,10 @@ export class ServiceMatcher {
     this.exclusionPatterns = service.exclusions.descriptionPatterns.map(compilePattern);
   }
 
-  private canonicalCoding(coding: Coding): Coding {
-    const result: Coding = { system: this.systems.canonical(coding.system)!, code: coding.code!.trim() };
-    if (coding.display) result.display = coding.display;
-    return result;
+  private coded(coding: Coding): Pick<OrderMatch, 'billingCode' | 'codeLabel'> {
+    const billingCode: Coding = { system: this.systems.canonical(coding.system)!, code: coding.code!.trim() };
+    if (coding.display) billingCode.display = coding.display;
+    return { billingCode, codeLabel: `${this.systems.nameOf(coding.system)} ${billingCode.code}` };
   }
 
   match(view: OrderView): OrderMatch | undefined {
@@ -59,16 +61,16 @@ export class ServiceMatcher {
 
     const base = { service: this.service.id };
     const direct = view.codings.find((c) => this.codes.has(keyOf(c)));
-    if (direct) return { ...base, certainty: 'definite', matchedBy: 'code', billingCode: this.canonicalCoding(direct) };
+    if (direct) return { ...base, certainty: 'definite', matchedBy: 'code', ...this.coded(direct) };
     const option = view.billingOptions.find((c) => this.codes.has(keyOf(c)));
-    if (option) return { ...base, certainty: 'definite', matchedBy: 'billing-option', billingCode: this.canonicalCoding(option) };
+    if (option) return { ...base, certainty: 'definite', matchedBy: 'billing-option', ...this.coded(option) };
 
     const description = view.texts.find((t) => this.patterns.some((p) => p.test(t)));
     const unlisted = all.find((c) => this.unlisted.has(keyOf(c)));
     if (unlisted) {
       return description
-        ? { ...base, certainty: 'definite', matchedBy: 'unlisted-code-with-description', billingCode: this.canonicalCoding(unlisted), description }
-        : { ...base, certainty: 'possible', matchedBy: 'unlisted-code', billingCode: this.canonicalCoding(unlisted) };
+        ? { ...base, certainty: 'definite', matchedBy: 'unlisted-code-with-description', ...this.coded(unlisted), description }
+        : { ...base, certainty: 'possible', matchedBy: 'unlisted-code', ...this.coded(unlisted) };
     }
     // Text alone decides only when the order carries no code of the billing system (DECISIONS §1: "no CPT code").
     const otherBillingCode = all.some((c) => this.billingSystems.has(this.systems.canonical(c.system)!));

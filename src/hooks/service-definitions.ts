@@ -1,3 +1,5 @@
+import type { PolicyCatalog } from '../policy/catalog.js';
+
 /**
  * Discovery metadata (CDS Hooks 2.0 §Discovery), one entry per CRD hook this service answers.
  * Prefetch templates use only CDS Hooks 2.0 root-level, primitive context tokens; the payer
@@ -51,54 +53,40 @@ export const CONFIGURATION_OPTIONS: ConfigurationOption[] = [
   },
 ];
 
-const USAGE =
-  'Payers served: Medica Central and Blue Cross Blue Shield of Massachusetts. Evaluates dry-needling ServiceRequests (CPT 20560, 20561, 20999 with a dry-needling description, or a dry-needling description alone).';
-
 const extension = {
   'davinci-crd.configuration-options': CONFIGURATION_OPTIONS,
   // CRD 2.2 version declaration; the default answer is valid under CRD 2.0.1 and 2.2.1 at once.
   'davinci-crd.version': ['2.2'],
 };
 
-export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
-  {
-    id: 'crd-order-sign',
-    hook: 'order-sign',
-    title: 'Coverage requirements for dry needling (order-sign)',
-    description:
-      'Checks signed dry-needling orders against the payer policies (Medica Central MP9672; BCBS MA Dry Needling of Trigger Points) and annotates each with CRD coverage information.',
-    prefetch: { ...PREFETCH },
-    usageRequirements: USAGE,
-    extension,
-  },
-  {
-    id: 'crd-order-select',
-    hook: 'order-select',
-    title: 'Coverage requirements for dry needling (order-select)',
-    description: 'Early coverage guidance for the selected dry-needling orders, before they are signed.',
-    prefetch: { ...PREFETCH },
-    usageRequirements: USAGE,
-    extension,
-  },
-  {
-    id: 'crd-order-dispatch',
-    hook: 'order-dispatch',
-    title: 'Coverage requirements for dry needling (order-dispatch)',
-    description: 'Coverage information for dry-needling orders when a performer is chosen.',
-    prefetch: { patient: PREFETCH.patient, coverage: PREFETCH.coverage },
-    usageRequirements: USAGE,
-    extension,
-  },
-  {
-    id: 'crd-appointment-book',
-    hook: 'appointment-book',
-    title: 'Coverage requirements for dry needling (appointment-book)',
-    description: 'Coverage information for dry-needling orders behind appointments being booked.',
-    prefetch: { ...PREFETCH },
-    usageRequirements: USAGE,
-    extension,
-  },
+const HOOKS: Array<{ hook: HookName; what: string; prefetch: Record<string, string> }> = [
+  { hook: 'order-sign', what: 'Checks orders being signed', prefetch: { ...PREFETCH } },
+  { hook: 'order-select', what: 'Early guidance for the selected orders, before they are signed', prefetch: { ...PREFETCH } },
+  { hook: 'order-dispatch', what: 'Checks orders when a performer is chosen', prefetch: { patient: PREFETCH.patient, coverage: PREFETCH.coverage } },
+  { hook: 'appointment-book', what: 'Checks the orders behind appointments being booked', prefetch: { ...PREFETCH } },
 ];
+
+/**
+ * The services, described from the policy data so that a new payer or policy shows up in discovery
+ * without a code change.
+ */
+export function serviceDefinitions(catalog: PolicyCatalog): ServiceDefinition[] {
+  const services = [...catalog.services.values()].map((s) => s.name.toLowerCase());
+  const policies = catalog.policies.map((p) => {
+    const payer = catalog.payers.find((x) => x.id === p.payer);
+    return `${payer?.name ?? p.payer} ${p.number ? `${p.number} ` : ''}"${p.title}"`;
+  });
+  const subject = services.join(', ');
+  return HOOKS.map(({ hook, what, prefetch }) => ({
+    id: `crd-${hook}`,
+    hook,
+    title: `Coverage requirements for ${subject} (${hook})`,
+    description: `${what} against the encoded payer policies (${policies.join('; ')}) and annotates each with CRD coverage information.`,
+    prefetch,
+    usageRequirements: `Payers served: ${catalog.payers.filter((p) => catalog.isServed(p.id)).map((p) => p.name).join(', ')}. Evaluates ServiceRequests for ${subject}.`,
+    extension,
+  }));
+}
 
 /** CRD primary hooks always answer with a systemActions array (CRD §Hooks; Inferno 3.x.05). */
 export const PRIMARY_HOOKS: ReadonlySet<HookName> = new Set(['order-sign', 'order-dispatch', 'appointment-book']);

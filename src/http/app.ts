@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler, type Request, type Response } from '
 import { DecisionEngine } from '../hooks/engine.js';
 import { handleHook } from '../hooks/handle.js';
 import { RequestValidator } from '../hooks/request.js';
-import { SERVICE_DEFINITIONS, type ServiceDefinition } from '../hooks/service-definitions.js';
+import { serviceDefinitions, type ServiceDefinition } from '../hooks/service-definitions.js';
 import type { PolicyCatalog } from '../policy/catalog.js';
 import { badRequest, HttpError, internalError, notFound, payloadTooLarge, unsupportedMediaType } from './errors.js';
 
@@ -26,8 +26,9 @@ function sendError(res: Response, error: HttpError): void {
  */
 export function createApp(options: AppOptions): express.Express {
   const engine = new DecisionEngine(options.catalog);
-  const validator = new RequestValidator(SERVICE_DEFINITIONS.map((s) => s.hook));
-  const services = new Map<string, ServiceDefinition>(SERVICE_DEFINITIONS.map((s) => [s.id, s]));
+  const definitions = serviceDefinitions(options.catalog);
+  const validator = new RequestValidator(definitions.map((s) => s.hook));
+  const services = new Map<string, ServiceDefinition>(definitions.map((s) => [s.id, s]));
   const log = options.log ?? (() => undefined);
 
   const app = express();
@@ -44,7 +45,7 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get('/', (_req, res) => res.redirect(302, '/cds-services'));
   app.get('/cds-services', (_req, res) => {
-    res.json({ services: SERVICE_DEFINITIONS });
+    res.json({ services: definitions });
   });
 
   // Any content type is read as JSON: curl users and some EHRs omit or mislabel it.

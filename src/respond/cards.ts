@@ -20,12 +20,11 @@ export function coverageInfoTopic(version: AnswerOptions['crdVersion']): CdsCodi
 export const OVERRIDE_REASON_SYSTEM = 'http://crd-dry-needling.example.org/fhir/CodeSystem/override-reason';
 
 const MATCHED_BY: Record<OrderEvaluation['match']['matchedBy'], (e: OrderEvaluation) => string> = {
-  code: (e) => `matched by code (CPT ${e.match.billingCode?.code})`,
-  'billing-option': (e) => `matched by code (CPT ${e.match.billingCode?.code} in the order's billing options)`,
-  'unlisted-code-with-description': (e) =>
-    `matched by code and description (unlisted CPT ${e.match.billingCode?.code} described as "${e.match.description}")`,
-  description: (e) => `**matched by description** ("${e.match.description}"; the order carries no CPT code)`,
-  'unlisted-code': (e) => `possible match: unlisted CPT ${e.match.billingCode?.code} without a description of the procedure`,
+  code: (e) => `matched by code (${e.match.codeLabel})`,
+  'billing-option': (e) => `matched by code (${e.match.codeLabel} in the order's billing options)`,
+  'unlisted-code-with-description': (e) => `matched by code and description (unlisted ${e.match.codeLabel} described as "${e.match.description}")`,
+  description: (e) => `**matched by description** ("${e.match.description}"; the order carries no billing code)`,
+  'unlisted-code': (e) => `possible match: unlisted ${e.match.codeLabel} without a description of the procedure`,
 };
 
 const DATE_SOURCE: Record<CoverageEvaluation['dateOfService']['source'], string> = {
