@@ -71,7 +71,9 @@ export async function evaluate(
       const ownCoverages = own.flatMap((r) => (r ? [r.resource] : []));
       // DECISIONS §2: the order's insurance first, otherwise the patient's Coverages.
       const coverages = ownCoverages.length > 0 ? ownCoverages : (patients ?? (await data.patientCoverages()));
-      return { order, match, coverages: coverages.filter(isUsable), encounter };
+      // DECISIONS §3: the order's own signals first; the Encounter only when they are silent.
+      const setting = encounter ? careSetting(resource, encounter, engine.catalog.careSettings, engine.catalog.codeSystems) : settingFromOrder;
+      return { order, match, coverages: coverages.filter(isUsable), setting };
     }),
   );
 
@@ -94,9 +96,8 @@ export async function evaluate(
   }
 
   const notes = [...data.notes];
-  const orders: OrderEvaluation[] = perOrder.map(({ order, match, coverages, encounter }) => {
+  const orders: OrderEvaluation[] = perOrder.map(({ order, match, coverages, setting }) => {
     const dos = dateOfService(order.resource, order.appointment, today());
-    const setting = careSetting(order.resource, encounter, engine.catalog.careSettings, engine.catalog.codeSystems);
     const served = [...new Set(coverages.map((c) => keyOf(c)))].map((k) => (k ? facts.get(k) : undefined)).filter((f): f is CoverageFacts => f !== undefined);
     const active = served.filter((f) => isActiveOn(f.coverage, dos.date));
     // Several active Coverages: each is evaluated on its own. None active: C1 on the served ones.
