@@ -246,3 +246,24 @@ describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', ()
     expect(coverageInfo(body)).toHaveLength(1);
   });
 });
+
+describe('values of the wrong JSON type inside resources: a clear 400 or a decision, never a 500 (found by fuzzing)', () => {
+  const order = (r: any) => r.context.draftOrders.entry[0].resource;
+  const coverage = (r: any) => r.prefetch.coverage.entry[0].resource;
+  test.each<[string, string, number, RegExp | undefined, (r: any) => void]>([
+    ['a coding system that is a number', 'order-sign-B1-bcbsma-outpatient.json', 400, /ServiceRequest\/sr-dn-20560 is not valid FHIR R4 at \/code\/coding\/0\/system/, (r) => (order(r).code.coding[0].system = 5)],
+    ['a code that is a number', 'order-sign-B1-bcbsma-outpatient.json', 400, /at \/code\/coding\/0\/code/, (r) => (order(r).code.coding[0].code = 20560)],
+    ['an order extension whose sub-extensions are a string', 'order-sign-B1-bcbsma-outpatient.json', 400, /at \/extension\/0\/extension/, (r) => (order(r).extension = [{ url: 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information', extension: 'x' }])],
+    ['an order category that is an object (as the Sandbox sends on its MedicationRequest)', 'order-sign-B3-bcbsma-setting-unknown.json', 400, /at \/category/, (r) => (order(r).category = { coding: [{ code: 'x' }] })],
+    ['an insurance reference that is an object', 'order-sign-B1-bcbsma-outpatient.json', 400, /at \/insurance\/0\/reference/, (r) => (order(r).insurance = [{ reference: { x: 1 } }])],
+    ['an Appointment basedOn reference that is a number', 'appointment-book-B2-bcbsma-inpatient.json', 400, /Appointment\/appt-dn-anna is not valid FHIR R4 at \/basedOn\/0\/reference/, (r) => (r.context.appointments.entry[0].resource.basedOn = [{ reference: 7 }])],
+    ['a payor identifier value that is a number (the payer cannot be recognised)', 'order-sign-B1-bcbsma-outpatient.json', 400, /payer this service serves/, (r) => (coverage(r).payor = [{ identifier: { system: 'urn:oid:2.16.840.1.113883.6.300', value: 53228 } }])],
+    ['a Coverage period that is a string (read as no period)', 'order-sign-B1-bcbsma-outpatient.json', 200, undefined, (r) => (coverage(r).period = '2026')],
+  ])('%s → %i', async (_name, file, expected, why, mutate) => {
+    const req = example(file);
+    mutate(req);
+    const { status, body } = await postHook(app, `crd-${req.hook as string}`, req);
+    expect(status).toBe(expected);
+    if (why) expect(diagnostics(body)).toMatch(why);
+  });
+});

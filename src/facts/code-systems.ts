@@ -28,13 +28,14 @@ export class CodeSystemAliases {
   }
 
   /** The canonical URI for a system, or the system itself (trimmed) when it is not in the table. */
-  canonical(system: string | undefined): string | undefined {
-    if (system === undefined) return undefined;
+  canonical(system: unknown): string | undefined {
+    // Client data is untrusted JSON: a system that is not a string is no system.
+    if (typeof system !== 'string') return undefined;
     return this.canonicalByKey.get(systemKey(system)) ?? system.trim();
   }
 
   /** A short name for a system ("CPT"), or the system itself. */
-  nameOf(system: string | undefined): string {
+  nameOf(system: unknown): string {
     const canonical = this.canonical(system);
     return (canonical && this.names.get(canonical)) ?? canonical ?? 'code';
   }
@@ -42,6 +43,6 @@ export class CodeSystemAliases {
   /** Whether a coding (or system/code pair) is the given canonical system and code; codes are compared trimmed. */
   is(coding: Pick<Coding, 'system' | 'code'>, system: string, code?: string): boolean {
     if (this.canonical(coding.system) !== this.canonical(system)) return false;
-    return code === undefined || coding.code?.trim() === code;
+    return code === undefined || (typeof coding.code === 'string' && coding.code.trim() === code);
   }
 }

@@ -43,8 +43,8 @@ export class PayerRegistry {
     for (const s of systemNames) this.systemNames.set(s.canonical, s.name);
   }
 
-  private identifierKey(system: string | undefined, value: string | undefined): string {
-    return `${this.systems.canonical(system) ?? ''}|${value?.trim() ?? ''}`;
+  private identifierKey(system: unknown, value: unknown): string {
+    return `${this.systems.canonical(system) ?? ''}|${typeof value === 'string' ? value.trim() : ''}`;
   }
 
   private describeIdentifier(id: Identifier): string {
@@ -53,7 +53,9 @@ export class PayerRegistry {
   }
 
   byIdentifierOf(id: Identifier | undefined): PayerEntry | undefined {
-    return id?.value ? this.byIdentifier.get(this.identifierKey(id.system, id.value)) : undefined;
+    return id && typeof id === 'object' && typeof id.value === 'string' && id.value !== ''
+      ? this.byIdentifier.get(this.identifierKey(id.system, id.value))
+      : undefined;
   }
 
   byNameOf(name: string | undefined): PayerEntry | undefined {

@@ -3,6 +3,7 @@ import { buildResponse, emptyResponse } from '../respond/response.js';
 import type { CdsResponse } from '../respond/cds-types.js';
 import type { DecisionEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
+import { checkOrder } from './order-schema.js';
 import { ordersUnderReview } from './orders.js';
 import type { HookCall } from './request.js';
 
@@ -24,6 +25,7 @@ export async function handleHook(call: HookCall, engine: DecisionEngine, fhirTim
     const match = engine.inScope(order);
     return match ? [{ order, match }] : [];
   });
+  for (const { order } of inScope) checkOrder(order);
   if (inScope.length === 0) {
     return { response: emptyResponse(call.service.hook), summary: { orders: orders.map((o) => o.reference), determinations: [], notes: data.notes } };
   }

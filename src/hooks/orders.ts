@@ -71,7 +71,7 @@ export async function ordersUnderReview(call: HookCall, data: ClinicalData): Pro
       const appointments = contextResources(context.appointments).filter((r): r is Appointment => r.resourceType === 'Appointment');
       const perAppointment = await Promise.all(
         appointments.map(async (appointment) => {
-          const based = (Array.isArray(appointment.basedOn) ? appointment.basedOn : []).filter((b) => referenceKey(b?.reference)?.startsWith('ServiceRequest/') || b?.reference?.startsWith('#'));
+          const based = (Array.isArray(appointment.basedOn) ? appointment.basedOn : []).filter((b) => referenceKey(b?.reference)?.startsWith('ServiceRequest/') || (typeof b?.reference === 'string' && b.reference.startsWith('#')));
           const read = await Promise.all(based.map((b) => data.resolve<ServiceRequest>(b.reference, 'ServiceRequest', appointment)));
           const orders = read.flatMap((r) => (r ? withKey(r.resource, appointment) : []));
           return orders.length > 0 ? orders : withKey(appointment, appointment);

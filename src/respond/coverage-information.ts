@@ -62,10 +62,10 @@ export function coverageInformation(
  * Coverages are replaced, everything else is left exactly as the client sent it.
  */
 export function annotatedOrder<T extends FhirResource>(order: T, repetitions: Extension[]): T {
-  const coverages = new Set(repetitions.map((r) => r.extension?.find((e) => e.url === 'coverage')?.valueReference?.reference));
+  const coverageOf = (e: Extension | undefined) =>
+    Array.isArray(e?.extension) ? e.extension.find((p) => p?.url === 'coverage')?.valueReference?.reference : undefined;
+  const coverages = new Set(repetitions.map(coverageOf));
   const existing = Array.isArray((order as { extension?: unknown }).extension) ? ((order as { extension: Extension[] }).extension) : [];
-  const kept = existing.filter(
-    (e) => !(e?.url === COVERAGE_INFORMATION_URL && coverages.has(e.extension?.find((p) => p.url === 'coverage')?.valueReference?.reference)),
-  );
+  const kept = existing.filter((e) => !(e?.url === COVERAGE_INFORMATION_URL && coverages.has(coverageOf(e))));
   return { ...structuredClone(order), extension: [...structuredClone(kept), ...repetitions] };
 }

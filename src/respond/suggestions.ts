@@ -25,7 +25,7 @@ export function ruleSuggestions(rule: PolicyRule, orders: OrderEvaluation[], car
         actions: requests.map((order) => ({
           type: 'update' as const,
           description: `Record ServiceRequest/${order.id} as ${suggestion.recordCareSetting} (category ${code})`,
-          resource: { ...structuredClone(order), category: [...structuredClone(order.category ?? []), category] },
+          resource: { ...structuredClone(order), category: [...(Array.isArray(order.category) ? structuredClone(order.category) : []), category] },
         })),
       },
     ];
