@@ -62,29 +62,6 @@ describe('code-system aliases are normalised in one place, from policies/code-sy
     expect(systems.canonical('http://www.ama-assn.org/go')).not.toBe(CPT);
   });
 
-  describe('is(coding, system, code)', () => {
-    test('matches a CPT coding sent with the OID and a padded code', () => {
-      expect(systems.is({ system: 'urn:oid:2.16.840.1.113883.6.12', code: ' 20560 ' }, CPT, '20560')).toBe(true);
-    });
-
-    test('compares the asked-for system through its aliases too', () => {
-      expect(systems.is({ system: CPT, code: '20560' }, 'CPT', '20560')).toBe(true);
-    });
-
-    test('a different code is not a match', () => {
-      expect(systems.is({ system: CPT, code: '20561' }, CPT, '20560')).toBe(false);
-    });
-
-    test('the same code in another system is not a match', () => {
-      expect(systems.is({ system: HCPCS, code: '20560' }, CPT, '20560')).toBe(false);
-    });
-
-    test('without a code it asks only about the system', () => {
-      expect(systems.is({ system: 'CPT' }, CPT)).toBe(true);
-      expect(systems.is({ system: 'HCPCS' }, CPT)).toBe(false);
-    });
-  });
-
   test('a table built from data alone: a new alias needs no code change', () => {
     const custom = new CodeSystemAliases({
       systems: [{ canonical: 'http://example.org/canon', name: 'Example', aliases: ['urn:oid:1.2.3', 'EX'] }],

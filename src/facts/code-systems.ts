@@ -1,4 +1,3 @@
-import type { Coding } from 'fhir/r4.js';
 import type { CodeSystemsDoc } from '../policy/types.js';
 
 /**
@@ -38,11 +37,5 @@ export class CodeSystemAliases {
   nameOf(system: unknown): string {
     const canonical = this.canonical(system);
     return (canonical && this.names.get(canonical)) ?? canonical ?? 'code';
-  }
-
-  /** Whether a coding (or system/code pair) is the given canonical system and code; codes are compared trimmed. */
-  is(coding: Pick<Coding, 'system' | 'code'>, system: string, code?: string): boolean {
-    if (this.canonical(coding.system) !== this.canonical(system)) return false;
-    return code === undefined || (typeof coding.code === 'string' && coding.code.trim() === code);
   }
 }

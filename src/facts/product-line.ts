@@ -1,4 +1,5 @@
 import type { Coverage } from 'fhir/r4.js';
+import { compilePattern } from '../policy/template.js';
 import type { PayerEntry, ProductLine, ProductLinesDoc } from '../policy/types.js';
 import type { CodeSystemAliases } from './code-systems.js';
 
@@ -17,7 +18,7 @@ export interface ProductLineFact {
 const patternCache = new Map<string, RegExp>();
 function compiled(pattern: string): RegExp {
   let re = patternCache.get(pattern);
-  if (!re) patternCache.set(pattern, (re = new RegExp(pattern, 'i')));
+  if (!re) patternCache.set(pattern, (re = compilePattern(pattern)));
   return re;
 }
 

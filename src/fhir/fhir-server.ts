@@ -2,7 +2,7 @@ import { Client } from 'fhir-kit-client';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { isBundle, isOperationOutcome, isResource } from './references.js';
 
-export type FhirFailure = 'not-configured' | 'timeout' | 'unreachable' | 'http-status' | 'not-json' | 'operation-outcome' | 'not-found' | 'invalid';
+export type FhirFailure = 'timeout' | 'unreachable' | 'http-status' | 'not-json' | 'operation-outcome' | 'not-found' | 'invalid';
 
 /** Why the EHR's FHIR server could not give what was asked; never carries the access token. */
 export class FhirAccessError extends Error {

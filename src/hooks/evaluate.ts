@@ -133,15 +133,10 @@ async function coverageFacts(coverage: Coverage, reference: string, data: Clinic
   const organizations = new Map<Reference, ResolvedOrganization | undefined>();
   await Promise.all(
     payors.map(async (ref) => {
-      const local = data.resolveLocally(ref.reference, coverage);
-      // Read the Organization only when neither the client's data nor the reference itself names the payer.
-      const org =
-        local?.resource.resourceType === 'Organization'
-          ? { resource: local.resource, source: local.source, reference: ref.reference! }
-          : engine.payers.knownFromReference(ref)
-            ? undefined
-            : await data.organization(ref, coverage);
-      organizations.set(ref, org as ResolvedOrganization | undefined);
+      // Read the Organization from the FHIR server only when neither the client's data nor the
+      // reference itself (identifier or display) names the payer.
+      const needed = !engine.payers.knownFromReference(ref) || data.resolveLocally(ref.reference, coverage) !== undefined;
+      organizations.set(ref, needed ? await data.organization(ref, coverage) : undefined);
     }),
   );
   const payer = engine.payers.identify(coverage, (ref) => organizations.get(ref));
