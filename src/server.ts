@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type ServiceConfig } from './config.js';
 import { createApp } from './http/app.js';
@@ -12,7 +12,7 @@ export async function startServer(config: ServiceConfig, log: (event: Record<str
   const catalog = loadPolicyCatalog(config.policyDir);
   const app = createApp({ catalog, fhirTimeoutMs: config.fhirTimeoutMs, bodyLimit: config.bodyLimit, log });
   return await new Promise<Server>((resolve, reject) => {
-    const server = app.listen(config.port, () => {
+    const server = createServer(app).listen(config.port, () => {
       log({ event: 'listening', port: config.port, policies: catalog.policies.map((p) => p.id) });
       resolve(server);
     });

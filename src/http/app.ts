@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { DecisionEngine } from '../hooks/engine.js';
@@ -5,7 +6,8 @@ import { handleHook } from '../hooks/handle.js';
 import { RequestValidator } from '../hooks/request.js';
 import { serviceDefinitions, type ServiceDefinition } from '../hooks/service-definitions.js';
 import type { PolicyCatalog } from '../policy/catalog.js';
-import { badRequest, HttpError, internalError, notFound, payloadTooLarge, unsupportedMediaType } from './errors.js';
+import { answerFor, badRequest, type HttpError, notFound } from './errors.js';
+import { headersSetBy, HookLane } from './hook-lane.js';
 
 export interface AppOptions {
   catalog: PolicyCatalog;
@@ -22,42 +24,24 @@ function sendError(res: Response, error: HttpError): void {
 /**
  * The HTTP layer: discovery, one POST route per service, CORS for browser clients such as the
  * public CDS Hooks Sandbox (preflights included, no credentials), and one error handler that turns
- * every failure into a 4xx with an OperationOutcome, never a stack trace.
+ * every failure into a 4xx with an OperationOutcome, never a stack trace. Hook calls in the plain
+ * case take the lane (src/http/hook-lane.ts) past Express; everything else goes through Express.
  */
-export function createApp(options: AppOptions): express.Express {
+export function createApp(options: AppOptions): RequestListener {
   const engine = new DecisionEngine(options.catalog);
   const definitions = serviceDefinitions(options.catalog);
   const validator = new RequestValidator(definitions.map((s) => s.hook));
   const services = new Map<string, ServiceDefinition>(definitions.map((s) => [s.id, s]));
   const log = options.log ?? (() => undefined);
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(
-    cors({
-      origin: '*',
-      methods: ['GET', 'POST', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
-      maxAge: 600,
-    }),
-  );
-
-  app.get('/', (_req, res) => res.redirect(302, '/cds-services'));
-  app.get('/cds-services', (_req, res) => {
-    res.json({ services: definitions });
-  });
-
-  // Any content type is read as JSON: curl users and some EHRs omit or mislabel it.
-  const json = express.json({ limit: options.bodyLimit, type: () => true, strict: false });
-  app.post('/cds-services/:id', json, async (req: Request, res: Response) => {
+  /** The hook call shared by the lane and the Express route: validate, run the pipeline, log. */
+  const answer = async (serviceId: string, body: unknown) => {
     const started = process.hrtime.bigint();
-    const service = services.get(String(req.params.id));
-    if (!service) throw notFound(`No CDS service "${String(req.params.id)}" here; see GET /cds-services.`);
-    if (req.body === undefined) throw badRequest('The request has no body: send a CDS Hooks request as JSON.');
-    const call = validator.parse(service, req.body);
+    const service = services.get(serviceId);
+    if (!service) throw notFound(`No CDS service "${serviceId}" here; see GET /cds-services.`);
+    if (body === undefined) throw badRequest('The request has no body: send a CDS Hooks request as JSON.');
+    const call = validator.parse(service, body);
     const outcome = await handleHook(call, engine, options.fhirTimeoutMs);
-    res.json(outcome.response);
     log({
       event: 'hook',
       service: service.id,
@@ -69,26 +53,49 @@ export function createApp(options: AppOptions): express.Express {
       ...outcome.summary,
       ms: Number(process.hrtime.bigint() - started) / 1e6,
     });
+    return outcome.response;
+  };
+  /** Every failure as its answer, logged: a 500 with what went wrong, a 4xx with why. */
+  const failure = (error: unknown, path: string): HttpError => {
+    const answer = answerFor(error, options.bodyLimit);
+    if (answer.status >= 500) log({ event: 'error', path, error: error instanceof Error ? error.name + ': ' + error.message : 'unknown' });
+    else log({ event: 'rejected', path, status: answer.status, reason: answer.message });
+    return answer;
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const headers = [
+    cors({
+      origin: '*',
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
+      maxAge: 600,
+    }),
+  ];
+  for (const middleware of headers) app.use(middleware);
+
+  app.get('/', (_req, res) => res.redirect(302, '/cds-services'));
+  app.get('/cds-services', (_req, res) => {
+    res.json({ services: definitions });
+  });
+
+  // Any content type is read as JSON: curl users and some EHRs omit or mislabel it.
+  const json = express.json({ limit: options.bodyLimit, type: () => true, strict: false });
+  app.post('/cds-services/:id', json, async (req: Request, res: Response) => {
+    res.json(await answer(String(req.params.id), req.body));
   });
 
   app.use((req, _res, next) => next(notFound(`Nothing at ${req.method} ${req.path}; the services are listed at GET /cds-services.`)));
 
   const errors: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-    let answer: HttpError;
-    const type = (error as { type?: string }).type;
-    if (error instanceof HttpError) answer = error;
-    else if (type === 'entity.parse.failed') answer = badRequest('The request body is not valid JSON.');
-    else if (type === 'entity.too.large') answer = payloadTooLarge(`The request body is larger than ${options.bodyLimit}.`);
-    else if (type === 'encoding.unsupported' || type === 'charset.unsupported') answer = unsupportedMediaType('The request body encoding is not supported.');
-    else if (typeof (error as { status?: unknown }).status === 'number' && (error as { status: number }).status < 500) {
-      answer = new HttpError((error as { status: number }).status, badRequest('The request could not be read.').outcome);
-    } else {
-      answer = internalError();
-      log({ event: 'error', path: req.path, error: error instanceof Error ? error.name + ': ' + error.message : 'unknown' });
-    }
-    if (answer.status < 500) log({ event: 'rejected', path: req.path, status: answer.status, reason: answer.message });
-    sendError(res, answer);
+    sendError(res, failure(error, req.path));
   };
   app.use(errors);
-  return app;
+
+  const lane = new HookLane({ serviceIds: new Set(services.keys()), bodyLimit: options.bodyLimit, headers: headersSetBy(headers), answer, failure });
+  return (req, res) => {
+    if (!lane.serve(req, res)) app(req, res);
+  };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { createApp } from '../../src/http/app.js';
 import { loadPolicyCatalog } from '../../src/policy/load.js';
 import type { PolicyCatalog } from '../../src/policy/catalog.js';
@@ -28,7 +28,7 @@ export function shippedCatalog(): PolicyCatalog {
   return catalog;
 }
 
-export interface TestApp { app: Express; logs: Array<Record<string, unknown>> }
+export interface TestApp { app: RequestListener; logs: Array<Record<string, unknown>> }
 
 export function testApp(options: { fhirTimeoutMs?: number } = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
@@ -47,7 +47,7 @@ export interface HookAnswer {
 }
 
 /** POSTs a hook request (an object, or raw text sent as is) and checks the answer's conformance. */
-export async function postHook(app: Express, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
+export async function postHook(app: RequestListener, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
   const call = request(app).post(`/cds-services/${serviceId}`).set('Content-Type', 'application/json');
   const res = raw ? await call.send(body as string) : await call.send(body as object);
   if (res.status === 200) {
