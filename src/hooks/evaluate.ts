@@ -103,7 +103,7 @@ export async function evaluate(
     // Several active Coverages: each is evaluated on its own. None active: C1 on the served ones.
     const evaluated = active.length > 0 ? active : served;
     const results = evaluated.flatMap((coverage): CoverageEvaluation[] => {
-      const decisions = decide(engine.catalog.policiesFor(coverage.payer.payer.id), {
+      const decisions = decide(engine.catalog.policiesFor(coverage.payer.payer.id, match.service), {
         match,
         dateOfService: dos,
         coverageActive: active.length > 0,
