@@ -11,8 +11,9 @@ export interface OrderView {
 }
 
 function billingOptions(concept: CodeableConcept | undefined): CodeableConcept[] {
-  const extensions = (concept as (CodeableConcept & { extension?: Extension[] }) | undefined)?.extension ?? [];
-  return extensions
+  // Client data is untrusted JSON: an `extension` that is not an array holds no billing options.
+  const extensions: unknown = (concept as (CodeableConcept & { extension?: unknown }) | undefined)?.extension;
+  return (Array.isArray(extensions) ? (extensions as Extension[]) : [])
     .filter((e) => e?.url === BILLING_OPTIONS_URL && e.valueCodeableConcept)
     .map((e) => e.valueCodeableConcept!);
 }
