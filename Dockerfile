@@ -5,6 +5,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build also compiles the JSON Schema validators ahead of time (scripts/compile-validators.mjs),
+# which reads the policy schemas.
+COPY scripts ./scripts
+COPY policies ./policies
 RUN npm run build
 
 # Runtime stage: production dependencies, compiled code and the policy data only.

@@ -1,24 +1,37 @@
-// A loopback FHIR R4 server for the no-prefetch run: serves the fixtures under fhir-resources/ and
-// answers every request after FHIR_DELAY_MS, as a remote EHR would. It knows only what the service
-// asks a FHIR server for: reads, and Coverage searches by patient and status with
-// `_include=Coverage:payor`. (test/support/fhir-server.ts is the test suite's richer fake; the
-// bench runs plain JavaScript against the built service, so it has its own.)
+// A loopback FHIR R4 server for the no-prefetch run: answers every request after FHIR_DELAY_MS, as a
+// remote EHR would, with what the examples would have prefetched (a patient's Coverage search gives
+// the Coverages and payers of that patient's `coverage` prefetch, so the answers match the prefetch
+// run), else the fixtures under fhir-resources/. It knows only what the service asks a FHIR server
+// for: reads, and Coverage searches by patient and status with `_include=Coverage:payor`.
+// (test/support/fhir-server.ts is the test suite's richer fake; the bench runs plain JavaScript
+// against the built service, so it has its own.)
 //
 // Env: PORT, FHIR_DELAY_MS.
 import { createServer } from 'node:http';
-import { fixtures } from './lib/requests.mjs';
+import { exampleMix, fixtures } from './lib/requests.mjs';
 
 const delayMs = Number(process.env.FHIR_DELAY_MS ?? 20);
 const port = Number(process.env.PORT);
 const base = `http://127.0.0.1:${port}/fhir`;
 const store = new Map(Object.values(fixtures()).flat().map((r) => [`${r.resourceType}/${r.id}`, r]));
 
+const prefetched = new Map();
+for (const { request } of exampleMix()) {
+  const entries = (request.prefetch?.coverage?.entry ?? []).map((e) => e.resource);
+  if (entries.length > 0) prefetched.set(request.context.patientId, entries);
+  for (const resource of [...entries, request.prefetch?.encounter, request.prefetch?.patient]) {
+    if (resource?.id) store.set(`${resource.resourceType}/${resource.id}`, resource);
+  }
+}
+
 const refersTo = (reference, key) => typeof reference === 'string' && (reference === key || reference.endsWith(`/${key}`));
 
 function coverageSearch(params) {
   const patient = params.get('patient') ?? params.get('beneficiary');
   const statuses = params.get('status')?.split(',');
-  const matches = [...store.values()].filter(
+  const patientId = patient?.replace(/^Patient\//, '');
+  const candidates = prefetched.get(patientId) ?? [...store.values()];
+  const matches = candidates.filter(
     (r) =>
       r.resourceType === 'Coverage' &&
       (!patient || refersTo(r.beneficiary?.reference, patient.includes('/') ? patient : `Patient/${patient}`)) &&

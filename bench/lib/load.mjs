@@ -11,8 +11,9 @@ export function quantile(sorted, q) {
 
 /**
  * Drives `baseUrl` with the requests (each `{ path, body, tokens? }`; autocannon loops over them
- * on every connection). `tokens`, when given, is an array of pre-signed JWTs for that request's
- * URL: each request sent takes the next one, so none is ever sent twice.
+ * on every connection). `tokens`, when given, is a pool `{ list, next }` of pre-signed JWTs for
+ * that request's URL: each request sent takes the next one, so none is sent twice to one process
+ * (the caller rewinds `next` for a fresh process).
  *
  * Runs for `durationS` seconds, or `amount` requests when given. `overallRate` caps the request
  * rate (latencies are then corrected for coordinated omission by autocannon).
@@ -20,7 +21,6 @@ export function quantile(sorted, q) {
 export async function runLoad({ baseUrl, requests, connections, durationS, amount, overallRate, timeoutS = 10 }) {
   const latencies = [];
   const statuses = new Map();
-  const cursor = new Map();
   const toAutocannon = requests.map((r) => {
     const request = {
       method: 'POST',
@@ -29,12 +29,10 @@ export async function runLoad({ baseUrl, requests, connections, durationS, amoun
       body: r.body,
     };
     if (r.tokens) {
-      cursor.set(r.tokens, 0);
+      const pool = r.tokens;
       request.setupRequest = (req) => {
-        const next = cursor.get(r.tokens);
-        if (next >= r.tokens.length) throw new Error(`pre-signed tokens for ${r.path} ran out after ${next}`);
-        cursor.set(r.tokens, next + 1);
-        req.headers = { ...req.headers, authorization: `Bearer ${r.tokens[next]}` };
+        if (pool.next >= pool.list.length) throw new Error(`pre-signed tokens for ${r.path} ran out after ${pool.next}`);
+        req.headers = { ...req.headers, authorization: `Bearer ${pool.list[pool.next++]}` };
         return req;
       };
     }

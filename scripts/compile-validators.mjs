@@ -1,0 +1,21 @@
+// Part of `npm run build`, after tsc: writes dist/src/validation/precompiled.cjs, ajv's standalone
+// code for every JSON Schema the service compiles at start-up, so a started service compiles none
+// (src/validation/validators.ts). The schemas are found by doing what start-up does, without
+// listening: loading policies/, building the app (hook requests, orders, feedback) and the
+// trusted-issuers check.
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = new URL('../', import.meta.url);
+const dist = (path) => new URL(`dist/src/${path}`, root);
+const { compiledSchemas, precompiledModule, usePrecompiled } = await import(dist('validation/validators.js'));
+usePrecompiled(null); // compile everything afresh, whatever an earlier build wrote
+const { loadPolicyCatalog } = await import(dist('policy/load.js'));
+const { createApp } = await import(dist('http/app.js'));
+await import(dist('auth/trusted-issuers.js'));
+createApp({ catalog: loadPolicyCatalog(fileURLToPath(new URL('policies', root))), fhirTimeoutMs: 1000, bodyLimit: '1mb' });
+
+const file = dist('validation/precompiled.cjs');
+const schemas = compiledSchemas();
+writeFileSync(file, precompiledModule(schemas));
+console.log(`compile-validators: ${schemas.length} JSON Schema validators written to ${fileURLToPath(file)}`);
