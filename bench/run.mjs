@@ -17,6 +17,8 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const jsonOut = args.find((a) => a.startsWith('--json='))?.slice('--json='.length);
+// --profile: each service process writes a V8 CPU profile (.cpuprofile, for Chrome DevTools) to the work folder.
+const profile = args.includes('--profile');
 const wants = (phase) => !only || only.includes(phase);
 
 /** One setting for every comparison: same connections, same duration, baseline and service alike. */
@@ -57,7 +59,8 @@ const port = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
 
 async function start(name, script, env, readyTimeoutMs = 20_000) {
-  const child = new Child(name, script, { env: { PORT: String(port), ...env }, logFile: join(work, `${name}.log`) });
+  const nodeArgs = profile && script === SERVICE ? ['--cpu-prof', `--cpu-prof-dir=${join(work, `${name}.profile`)}`] : [];
+  const child = new Child(name, script, { env: { PORT: String(port), ...env }, logFile: join(work, `${name}.log`), nodeArgs });
   children.add(child);
   await child.listening(port, readyTimeoutMs);
   return child;
@@ -330,6 +333,7 @@ try {
 }
 
 // The report.
+const failed = targets.filter((t) => !t.pass).length;
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const header = ['comparison', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'peak RSS MB'];
 const table = rows.map((r) => [r.comparison, r.server, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.cpuMsPerRequest, 3), fmt(r.peakRssMb, 0)]);
@@ -346,11 +350,11 @@ for (const t of table) console.log(line(t));
 console.log('');
 for (const t of targets) console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.measured} (target ${t.limit})`);
 for (const n of notes) console.log(`note  ${n}`);
-console.log(`\nfinished in ${((Date.now() - benchStarted) / 1000).toFixed(0)} s; logs in ${work}`);
+const kept = failed > 0 || targets.length === 0 || profile;
+console.log(`\nfinished in ${((Date.now() - benchStarted) / 1000).toFixed(0)} s${kept ? `; logs${profile ? ' and CPU profiles' : ''} in ${work}` : ''}`);
 
 if (jsonOut) {
   writeFileSync(jsonOut, JSON.stringify({ quick, settings: S, node: process.version, loadavg: loadavg(), rows: rows.map(({ rssSamples: _s, ...r }) => r), targets, notes }, null, 2));
 }
-const failed = targets.filter((t) => !t.pass).length;
-if (failed === 0 && targets.length > 0) rmSync(work, { recursive: true, force: true });
+if (failed === 0 && targets.length > 0 && !profile) rmSync(work, { recursive: true, force: true });
 process.exit(failed > 0 || targets.length === 0 ? 1 : 0);

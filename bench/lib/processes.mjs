@@ -48,12 +48,12 @@ export async function waitForPort(port, timeoutMs = 10_000, child = undefined) {
  * drives the load). `stop()` sends SIGTERM, then SIGKILL after a grace period.
  */
 export class Child {
-  constructor(name, script, { args = [], env = {}, logFile }) {
+  constructor(name, script, { args = [], env = {}, logFile, nodeArgs = [] }) {
     this.name = name;
     this.logFile = logFile;
     const fd = openSync(logFile, 'a');
     this.startedAt = process.hrtime.bigint();
-    this.process = spawn(process.execPath, [script, ...args], {
+    this.process = spawn(process.execPath, [...nodeArgs, script, ...args], {
       env: { ...cleanEnv(), ...env },
       stdio: ['ignore', fd, fd],
     });

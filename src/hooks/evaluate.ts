@@ -100,8 +100,9 @@ export async function evaluate(
   }
 
   const notes = [...data.notes];
+  const now = today();
   const orders: OrderEvaluation[] = perOrder.map(({ order, match, coverages, setting }) => {
-    const dos = dateOfService(order.resource, order.appointment, today());
+    const dos = dateOfService(order.resource, order.appointment, now);
     const served = [...new Set(coverages.map((c) => keyOf(c)))].map((k) => (k ? facts.get(k) : undefined)).filter((f): f is CoverageFacts => f !== undefined);
     const active = served.filter((f) => isActiveOn(f.coverage, dos.date));
     // Several active Coverages: each is evaluated on its own. None active: C1 on the served ones.
