@@ -26,10 +26,10 @@ const S = {
   connections: 10,
   durationS: quick ? 3 : 15,
   // Warm-up by request count: the JIT needs thousands of calls to settle, whatever the rate.
-  warmupRequests: quick ? 6000 : 15000,
-  soakS: quick ? 8 : 60,
+  warmupRequests: quick ? 4000 : 15000,
+  soakS: quick ? 4 : 60,
   latencyConnections: 4,
-  latencyDurationS: quick ? 3 : 10,
+  latencyDurationS: quick ? 2 : 10,
   fhirDelayMs: 20,
   syntheticServices: 100,
   syntheticExtraPayers: 8,
@@ -150,7 +150,7 @@ try {
 
     if (wants('latency') && servicePipeline) {
       const rate = Math.max(1, Math.round(servicePipeline.rps / 2));
-      const half = row('p99 at half peak', `service @ ${rate} req/s`, await measured(service, { requests: mixLoad, connections: S.connections, durationS: S.durationS, overallRate: rate }, 'half-rate service'));
+      const half = row('p99 at half peak', `service @ ${rate} req/s`, await measured(service, { requests: mixLoad, connections: S.connections, durationS: S.latencyDurationS, overallRate: rate }, 'half-rate service'));
       target('p99 latency at half of peak rate (pipeline)', half.p99 <= 10 && half.problems.length === 0, `${half.p99.toFixed(2)} ms at ${rate} req/s`, '≤ 10 ms');
     }
 
@@ -201,7 +201,13 @@ try {
       const growth = late - early;
       const peak = Math.max(soak.peakRssMb, service.memory().peakRssMb);
       target('peak RSS under load', peak <= 200, `${peak.toFixed(0)} MB`, '≤ 200 MB');
-      target(`no memory growth over a ${S.soakS}-second run`, growth <= Math.max(10, 0.05 * early) && soak.problems.length === 0, `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB (${early.toFixed(0)} → ${late.toFixed(0)} MB)`, '≤ +10 MB or 5%');
+      const growthText = `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB (${early.toFixed(0)} → ${late.toFixed(0)} MB)`;
+      if (quick) {
+        // A few seconds show the heap filling up between collections, not a leak: only the full run judges.
+        notes.push(`memory: ${growthText} over a ${S.soakS}-second run (not judged in --quick; the full run soaks for 60 s)`);
+      } else {
+        target(`no memory growth over a ${S.soakS}-second run`, growth <= Math.max(10, 0.05 * early) && soak.problems.length === 0, growthText, '≤ +10 MB or 5%');
+      }
     }
     await stop(service);
   }
@@ -249,7 +255,7 @@ try {
       // A fixed number of requests per run (the same for baseline and service): each needs its own
       // token, signed beforehand. Sized so a run lasts about the set duration at the verify ceiling.
       const amount = Math.ceil(rate * S.durationS);
-      const warm = Math.ceil(rate * (quick ? 2 : 4));
+      const warm = Math.ceil(rate * (quick ? 1 : 4));
       const paths = [...new Set(mix.map((m) => m.path))];
       const perPath = (n) => {
         const counts = new Map(paths.map((p) => [p, 0]));
