@@ -21,6 +21,8 @@ export interface ServiceConfig {
   fhirTimeoutMs: number;
   /** Largest request body accepted. */
   bodyLimit: string;
+  /** Serve the card view, a demo EHR page (src/card-view/): on by default except in production. */
+  cardView: boolean;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -31,11 +33,19 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   return value;
 }
 
+function cardViewFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.CARD_VIEW;
+  if (raw === undefined || raw === '') return env.NODE_ENV !== 'production';
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  throw new Error(`CARD_VIEW must be "on" or "off", got "${raw}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   return {
     port: intFromEnv(env, 'PORT', 3000),
     policyDir: resolve(env.POLICY_DIR ?? join(projectRoot, 'policies')),
     fhirTimeoutMs: intFromEnv(env, 'FHIR_TIMEOUT_MS', 2000),
     bodyLimit: env.BODY_LIMIT ?? '1mb',
+    cardView: cardViewFromEnv(env),
   };
 }

@@ -10,7 +10,13 @@ import { loadPolicyCatalog, PolicyLoadError } from './policy/load.js';
  */
 export async function startServer(config: ServiceConfig, log: (event: Record<string, unknown>) => void): Promise<Server> {
   const catalog = loadPolicyCatalog(config.policyDir);
-  const app = createApp({ catalog, fhirTimeoutMs: config.fhirTimeoutMs, bodyLimit: config.bodyLimit, log });
+  const app = createApp({
+    catalog,
+    fhirTimeoutMs: config.fhirTimeoutMs,
+    bodyLimit: config.bodyLimit,
+    log,
+    ...(config.cardView ? { cardView: {} } : {}),
+  });
   return await new Promise<Server>((resolve, reject) => {
     const server = app.listen(config.port, () => {
       log({ event: 'listening', port: config.port, policies: catalog.policies.map((p) => p.id) });

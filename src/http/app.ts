@@ -1,5 +1,6 @@
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import { cardViewRouter, type CardViewOptions } from '../card-view/router.js';
 import { DecisionEngine } from '../hooks/engine.js';
 import { handleHook } from '../hooks/handle.js';
 import { RequestValidator } from '../hooks/request.js';
@@ -13,6 +14,8 @@ export interface AppOptions {
   bodyLimit: string;
   /** Where the service reports what happened (ids and codes only). Defaults to silence. */
   log?: (event: Record<string, unknown>) => void;
+  /** The card view (a demo EHR page, src/card-view/) at /card-view; absent: not served. */
+  cardView?: Omit<CardViewOptions, 'catalog' | 'log'>;
 }
 
 function sendError(res: Response, error: HttpError): void {
@@ -70,6 +73,8 @@ export function createApp(options: AppOptions): express.Express {
       ms: Number(process.hrtime.bigint() - started) / 1e6,
     });
   });
+
+  if (options.cardView) app.use('/card-view', cardViewRouter({ ...options.cardView, catalog: options.catalog, log }));
 
   app.use((req, _res, next) => next(notFound(`Nothing at ${req.method} ${req.path}; the services are listed at GET /cds-services.`)));
 
