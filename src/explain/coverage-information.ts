@@ -9,7 +9,7 @@ import { COVERAGE_INFORMATION_URL } from '../respond/coverage-information.js';
 const COVERED: Record<string, string> = {
   covered: 'Covered: regular coverage applies',
   'not-covered': 'Not covered',
-  conditional: 'Covered only under conditions: more information decides',
+  conditional: 'Conditional: coverage depends on conditions (see the reason)',
   indeterminate: 'Coverage could not be determined',
 };
 
