@@ -8,5 +8,6 @@ export default {
   },
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 20000,
+  setupFilesAfterEnv: ['<rootDir>/test/support/log-scan-setup.ts'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

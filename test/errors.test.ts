@@ -4,7 +4,7 @@
  */
 import request from 'supertest';
 import { startFhirServer, type FhirServerMode, type TestFhirServer } from './support/fhir-server.js';
-import { coverageInfo, example, orderSignRequest, postHook, sandboxCapture, testApp } from './support/hook-client.js';
+import { authHeader, coverageInfo, example, orderSignRequest, postHook, sandboxCapture, testApp } from './support/hook-client.js';
 
 const { app } = testApp({ fhirTimeoutMs: 800 });
 
@@ -156,7 +156,7 @@ describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', ()
   });
 
   test('empty body → 400', async () => {
-    const res = await request(app).post('/cds-services/crd-order-sign');
+    const res = await request(app).post('/cds-services/crd-order-sign').set(await authHeader(app, '/cds-services/crd-order-sign'));
     expect(res.status).toBe(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
@@ -215,7 +215,7 @@ describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', ()
   });
 
   test('an unknown path and an unsupported method → 404 with an OperationOutcome', async () => {
-    for (const res of [await request(app).get('/nothing-here'), await request(app).delete('/cds-services/crd-order-sign')]) {
+    for (const res of [await request(app).get('/nothing-here'), await request(app).delete('/cds-services/crd-order-sign').set(await authHeader(app, '/cds-services/crd-order-sign'))]) {
       expect(res.status).toBe(404);
       expect(res.body.resourceType).toBe('OperationOutcome');
     }

@@ -4,13 +4,13 @@
 import request from 'supertest';
 import { fixture } from './support/fixtures.js';
 import { startFhirServer, type TestFhirServer } from './support/fhir-server.js';
-import { coverageInfo, example, orderSignRequest, postHook, testApp } from './support/hook-client.js';
+import { authHeader, coverageInfo, example, orderSignRequest, postHook, testApp } from './support/hook-client.js';
 
 const { app } = testApp();
 
 describe('discovery (CDS Hooks 2.0 §Discovery, CRD §Configuration options)', () => {
   test('GET /cds-services lists one service per CRD hook with title, description and root-level prefetch tokens', async () => {
-    const res = await request(app).get('/cds-services').expect(200);
+    const res = await request(app).get('/cds-services').set(await authHeader(app, '/cds-services')).expect(200);
     const services = res.body.services as any[];
     expect(services.map((s) => [s.id, s.hook])).toEqual([
       ['crd-order-sign', 'order-sign'],
@@ -51,7 +51,7 @@ describe('discovery (CDS Hooks 2.0 §Discovery, CRD §Configuration options)', (
     expect(preflight.headers['access-control-allow-methods']).toContain('POST');
     expect(preflight.headers['access-control-allow-headers']).toMatch(/Authorization/i);
     expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
-    const discovery = await request(app).get('/cds-services').set('Origin', 'https://sandbox.cds-hooks.org');
+    const discovery = await request(app).get('/cds-services').set('Origin', 'https://sandbox.cds-hooks.org').set(await authHeader(app, '/cds-services'));
     expect(discovery.headers['access-control-allow-origin']).toBe('*');
     const preflightDiscovery = await request(app).options('/cds-services').set('Origin', 'https://sandbox.cds-hooks.org').set('Access-Control-Request-Method', 'GET');
     expect(preflightDiscovery.status).toBe(204);

@@ -3,23 +3,86 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { signDevToken } from '../src/auth/dev-key.js';
 import { loadConfig } from '../src/config.js';
 import { PolicyLoadError } from '../src/policy/load.js';
 import { startServer } from '../src/server.js';
 import { projectRoot } from './support/fixtures.js';
 
-test('the service starts with the shipped policies and answers discovery', async () => {
+test('with no settings, the service starts with the shipped policies, requires a JWT, and trusts the local development key', async () => {
   const logs: Array<Record<string, unknown>> = [];
-  const server = await startServer({ ...loadConfig({}), port: 0 }, (e) => logs.push(e));
+  const keyDir = mkdtempSync(join(tmpdir(), 'crd-devkey-'));
+  const server = await startServer({ ...loadConfig({ CDS_DEV_KEY_DIR: keyDir }), port: 0 }, (e) => logs.push(e));
   try {
     const { port } = server.address() as AddressInfo;
-    const res = await fetch(`http://127.0.0.1:${port}/cds-services`);
+    const url = `http://127.0.0.1:${port}/cds-services`;
+    expect((await fetch(url)).status).toBe(401);
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${await signDevToken({ audience: url, keyDir })}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { services: unknown[] }).services).toHaveLength(4);
-    expect(logs[0]).toMatchObject({ event: 'listening', policies: ['bcbsma-dry-needling', 'medica-central-mp9672'] });
+    expect(logs.find((e) => e.event === 'auth')).toMatchObject({ mode: 'required', issuers: ['https://sandbox.cds-hooks.org', 'urn:crd-dry-needling:dev-client'] });
+    expect(logs.find((e) => e.event === 'listening')).toMatchObject({ policies: ['bcbsma-dry-needling', 'medica-central-mp9672'] });
   } finally {
     server.close();
+    rmSync(keyDir, { recursive: true, force: true });
   }
+});
+
+test('CDS_AUTH=off answers without a JWT and says loudly that it is development only', async () => {
+  const logs: Array<Record<string, unknown>> = [];
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, (e) => logs.push(e));
+  try {
+    const { port } = server.address() as AddressInfo;
+    expect((await fetch(`http://127.0.0.1:${port}/cds-services`)).status).toBe(200);
+    expect(logs.find((e) => e.event === 'auth')).toMatchObject({ mode: 'off', warning: expect.stringMatching(/Development only/) });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/authentication is DISABLED/));
+  } finally {
+    server.close();
+    warn.mockRestore();
+  }
+});
+
+describe('configuration that would be unsafe is refused at start-up', () => {
+  test('production without CDS_TRUSTED_ISSUERS or CDS_PUBLIC_BASE_URL', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CDS_TRUSTED_ISSUERS.*CDS_PUBLIC_BASE_URL/);
+    expect(() => loadConfig({ NODE_ENV: 'production', CDS_TRUSTED_ISSUERS: 'config/trusted-issuers.example.json' })).toThrow(/CDS_PUBLIC_BASE_URL/);
+    expect(loadConfig({ NODE_ENV: 'production', CDS_TRUSTED_ISSUERS: 'x.json', CDS_PUBLIC_BASE_URL: 'https://crd.example.org/' })).toMatchObject({
+      production: true,
+      publicBaseUrl: 'https://crd.example.org',
+    });
+  });
+
+  test('a CDS_AUTH value other than required/off, a bad public URL, a bad allowlist entry', () => {
+    expect(() => loadConfig({ CDS_AUTH: 'optional' })).toThrow(/CDS_AUTH/);
+    expect(() => loadConfig({ CDS_PUBLIC_BASE_URL: 'crd.example.org' })).toThrow(/CDS_PUBLIC_BASE_URL/);
+    expect(() => loadConfig({ CDS_PUBLIC_BASE_URL: 'https://crd.example.org/?x=1' })).toThrow(/CDS_PUBLIC_BASE_URL/);
+    expect(loadConfig({ CDS_FHIR_ALLOWLIST: ' https://ehr.example.org/fhir , http://hapi:8080/fhir ' }).fhirAllowlist).toEqual([
+      'https://ehr.example.org/fhir',
+      'http://hapi:8080/fhir',
+    ]);
+  });
+
+  test('a trusted-issuers file that is missing, not JSON, holds a private key or lists an issuer twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crd-issuers-'));
+    const start = (content: string | undefined) => {
+      const file = join(dir, `issuers-${Math.random()}.json`);
+      if (content !== undefined) writeFileSync(file, content);
+      return startServer({ ...loadConfig({ CDS_TRUSTED_ISSUERS: file }), port: 0 }, () => undefined);
+    };
+    const key = { kty: 'EC', crv: 'P-384', kid: 'k1', x: 'AAAA', y: 'BBBB' };
+    try {
+      await expect(start(undefined)).rejects.toThrow(/Cannot read the trusted-issuers file/);
+      await expect(start('{not json')).rejects.toThrow(/not valid JSON/);
+      await expect(start(JSON.stringify([{ iss: 'https://ehr', jwks: { keys: [{ ...key, d: 'secret' }] } }]))).rejects.toThrow(/private key/);
+      await expect(start(JSON.stringify([{ iss: 'https://ehr', jwks: { keys: [key] } }, { iss: 'https://ehr', jwks: { keys: [key] } }]))).rejects.toThrow(/listed twice/);
+      await expect(start(JSON.stringify([{ iss: 'https://ehr', jwks_uri: 'http://keys.example.org/jwks' }]))).rejects.toThrow(/must be https/);
+      await expect(start(JSON.stringify([{ iss: 'https://ehr' }]))).rejects.toThrow(/at \/0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 test('a bad policy file stops start-up with a message naming the file and the JSON path', async () => {
@@ -27,7 +90,7 @@ test('a bad policy file stops start-up with a message naming the file and the JS
   try {
     cpSync(join(projectRoot, 'policies'), dir, { recursive: true });
     writeFileSync(join(dir, 'coverage', 'broken.json'), JSON.stringify({ id: 'broken', payer: 'bcbsma', title: 'x', service: 'dry-needling', versions: [], scope: ['definite'], links: [], overrideReasons: [], rules: [] }));
-    const start = startServer({ ...loadConfig({ POLICY_DIR: dir }), port: 0 }, () => undefined);
+    const start = startServer({ ...loadConfig({ POLICY_DIR: dir, CDS_AUTH: 'off' }), port: 0 }, () => undefined);
     await expect(start).rejects.toThrow(PolicyLoadError);
     await expect(start).rejects.toThrow(/coverage\/broken\.json at \/versions: must NOT have fewer than 1 items/);
   } finally {

@@ -145,7 +145,7 @@ function cardActions(result: FireResult): CardActions {
       });
       addExchange('Feedback', answer);
       if (answer.status !== 200) throw new Error(`The service did not take the feedback: HTTP ${answer.status} ${outcomeText(answer.response)}`);
-      return `Dismissed${reason ? ` (reason: ${reason.display ?? reason.code})` : ''}. Feedback sent to ${result.scenario.serviceId}: HTTP ${answer.status}.`;
+      return `Dismissed${reason ? ` (reason: ${reason.display ?? reason.code})` : ''}. Feedback sent to ${result.serviceId}: HTTP ${answer.status}.`;
     },
     async accept(card, suggestion) {
       if (!card.uuid || !suggestion.uuid) throw new Error('This suggestion has no uuid, so no feedback can be sent.');

@@ -56,7 +56,8 @@ export interface CoverageAnnotation { coverage?: string; covered?: string; paNee
 export interface OrderAnnotation { order: string; orderText?: string; coverages: CoverageAnnotation[] }
 
 export interface FireResult extends Exchange {
-  scenario: ScenarioListing;
+  scenario: Omit<ScenarioListing, 'serviceId' | 'picture'>;
+  serviceId: string;
   careSetting: string;
   annotations: OrderAnnotation[];
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JSONWebKeySet } from 'jose';
 import { projectRoot } from '../config.js';
 
@@ -13,7 +13,7 @@ import { projectRoot } from '../config.js';
  */
 export const DEV_ISSUER = 'urn:crd-dry-needling:dev-client';
 
-export const defaultDevKeyDir = (env: NodeJS.ProcessEnv = process.env): string => env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys');
+export const defaultDevKeyDir = (env: NodeJS.ProcessEnv = process.env): string => resolve(env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys'));
 
 export interface DevKey {
   kid: string;

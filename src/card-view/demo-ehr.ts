@@ -26,6 +26,7 @@ export interface Exchange {
 
 export interface FireResult extends Exchange {
   scenario: Scenario;
+  serviceId: string;
   careSetting: CareSettingChoice;
   /** The coverage information on each order of the answer, in words. */
   annotations: OrderAnnotation[];
@@ -105,7 +106,7 @@ export class DemoEhr {
     const service = this.service(scenario);
     const exchange = await this.post(selfBaseUrl, `/cds-services/${service.id}`, request);
     this.remember(service.id, exchange.status === 200 ? exchange.response : undefined);
-    return { ...exchange, scenario, careSetting, annotations: exchange.status === 200 ? coverageAnnotations(exchange.response) : [] };
+    return { ...exchange, scenario, serviceId: service.id, careSetting, annotations: exchange.status === 200 ? coverageAnnotations(exchange.response) : [] };
   }
 
   /** Sends CDS Hooks feedback on a card this EHR received. */

@@ -2,8 +2,19 @@ import type { Coverage, Encounter, FhirResource, Organization, Reference } from 
 import type { ResolvedOrganization } from '../facts/payer.js';
 import type { HookRequest } from '../hooks/request.js';
 import { preconditionFailed } from '../http/errors.js';
+import type { Dispatcher } from 'undici';
 import { FhirAccessError, FhirServer } from './fhir-server.js';
 import { bundleResources, containedIn, isBundle, isOperationOutcome, isResource, referenceKey, ResourceIndex } from './references.js';
+
+/** How this call may reach the EHR's FHIR server (docs/security.md). */
+export interface FhirAccess {
+  /** Budget for the whole round of queries of one hook call. */
+  timeoutMs: number;
+  /** Whether the request's `fhirServer` may be called at all: the allowlist, plus the calling issuer's own servers. */
+  allows: (baseUrl: string) => boolean;
+  /** Bounded outbound HTTP (response-size cap, connect timeout). */
+  dispatcher: Dispatcher;
+}
 
 export interface Resolved<T extends FhirResource = FhirResource> { resource: T; source: 'contained' | 'request' | 'fhir-server' }
 
@@ -23,23 +34,40 @@ export class ClinicalData {
   private readonly reads = new Map<string, Promise<FhirResource | undefined>>();
   private coverages: Promise<Coverage[]> | undefined;
 
+  /** Whether the request's fhirServer may be queried; decided once, before any outbound request. */
+  private readonly serverAllowed: boolean;
+
   constructor(
     private readonly request: HookRequest,
-    timeoutMs: number,
+    private readonly access: FhirAccess,
   ) {
     for (const value of Object.values(request.prefetch ?? {})) this.index.add(value);
     for (const value of Object.values(request.context)) this.index.add(value);
-    this.deadline = Date.now() + timeoutMs;
+    this.deadline = Date.now() + access.timeoutMs;
+    this.serverAllowed = request.fhirServer !== undefined && access.allows(request.fhirServer);
+    if (request.fhirServer !== undefined && !this.serverAllowed) this.notes.push('fhirServer is not allowed: no query made');
   }
 
   get canQuery(): boolean {
-    return this.request.fhirServer !== undefined;
+    return this.serverAllowed;
+  }
+
+  /** Why no query can be made, for a 412's diagnostics. */
+  get noQueryReason(): string {
+    return this.request.fhirServer === undefined
+      ? 'the request gives no fhirServer'
+      : 'the request\'s fhirServer is not one this service is allowed to query';
   }
 
   private get server(): FhirServer | undefined {
-    if (!this.fhirServer && this.request.fhirServer) {
+    if (!this.fhirServer && this.request.fhirServer && this.serverAllowed) {
       const remaining = Math.max(1, this.deadline - Date.now());
-      this.fhirServer = new FhirServer(this.request.fhirServer, this.request.fhirAuthorization?.access_token, AbortSignal.timeout(remaining));
+      this.fhirServer = new FhirServer(
+        this.request.fhirServer,
+        this.request.fhirAuthorization?.access_token,
+        AbortSignal.timeout(remaining),
+        this.access.dispatcher,
+      );
     }
     return this.fhirServer;
   }
@@ -113,10 +141,9 @@ export class ClinicalData {
       if (isResource(sent.value) && sent.value.resourceType === 'Coverage') return [sent.value as Coverage];
       this.notes.push('prefetch "coverage" was neither a Bundle nor a Coverage');
     }
+    // No outbound request at all unless allowed: the token must not go to a server this deployment has not approved.
     if (!this.server) {
-      throw preconditionFailed(
-        'The patient\'s Coverage is needed: it was not prefetched ("coverage") and the request gives no fhirServer to query.',
-      );
+      throw preconditionFailed(`The patient's Coverage is needed: it was not prefetched ("coverage") and ${this.noQueryReason}.`);
     }
     try {
       const bundle = await this.server.search('Coverage', { patient: patientId, status: 'active', _include: 'Coverage:payor' });

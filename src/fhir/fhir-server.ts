@@ -1,8 +1,10 @@
 import { Client } from 'fhir-kit-client';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { Dispatcher } from 'undici';
+import { isResponseTooLarge } from './capped-fetch.js';
 import { isBundle, isOperationOutcome, isResource } from './references.js';
 
-export type FhirFailure = 'timeout' | 'unreachable' | 'http-status' | 'not-json' | 'operation-outcome' | 'not-found' | 'invalid';
+export type FhirFailure = 'timeout' | 'unreachable' | 'too-large' | 'http-status' | 'not-json' | 'operation-outcome' | 'not-found' | 'invalid';
 
 /** Why the EHR's FHIR server could not give what was asked; never carries the access token. */
 export class FhirAccessError extends Error {
@@ -27,11 +29,13 @@ export class FhirServer {
     readonly baseUrl: string,
     accessToken: string | undefined,
     private readonly signal: AbortSignal,
+    dispatcher: Dispatcher,
   ) {
     this.client = new Client({
       baseUrl,
-      // Never follow redirects: the token must not travel to another host.
-      requestOptions: { redirect: 'error' },
+      // Never follow redirects: the token must not travel to another host. The dispatcher caps
+      // the size of what the server may send back (fetch accepts undici's `dispatcher`).
+      requestOptions: { redirect: 'error', dispatcher },
       ...(accessToken ? { bearerToken: accessToken } : {}),
     });
   }
@@ -39,6 +43,7 @@ export class FhirServer {
   private failure(error: unknown, what: string): FhirAccessError {
     if (error instanceof FhirAccessError) return error;
     if (this.signal.aborted) return new FhirAccessError('timeout', `${what}: no answer before the deadline`);
+    if (isResponseTooLarge(error)) return new FhirAccessError('too-large', `${what}: the answer was larger than this service accepts`);
     const response = (error as { response?: { status?: number; data?: unknown } }).response;
     if (response?.status !== undefined) {
       if (response.status === 404) return new FhirAccessError('not-found', `${what}: not found`);

@@ -1,4 +1,4 @@
-import { ClinicalData } from '../fhir/clinical-data.js';
+import { ClinicalData, type FhirAccess } from '../fhir/clinical-data.js';
 import { buildResponse, emptyResponse } from '../respond/response.js';
 import type { CdsResponse } from '../respond/cds-types.js';
 import type { DecisionEngine } from './engine.js';
@@ -18,8 +18,8 @@ export interface HookOutcome {
  * respond. Coverage is looked up only when some order could be in scope, so an order that is not
  * dry needling (DECISIONS X1) never costs a FHIR query and never fails for want of coverage.
  */
-export async function handleHook(call: HookCall, engine: DecisionEngine, fhirTimeoutMs: number): Promise<HookOutcome> {
-  const data = new ClinicalData(call.request, fhirTimeoutMs);
+export async function handleHook(call: HookCall, engine: DecisionEngine, access: FhirAccess): Promise<HookOutcome> {
+  const data = new ClinicalData(call.request, access);
   const orders = await ordersUnderReview(call, data);
   const inScope = orders.flatMap((order) => {
     const match = engine.inScope(order);

@@ -62,7 +62,7 @@ export async function ordersUnderReview(call: HookCall, data: ClinicalData): Pro
         throw preconditionFailed(
           data.canQuery
             ? 'The dispatched orders could not be read from the FHIR server.'
-            : 'The dispatched orders were not sent in the prefetch and the request gives no fhirServer to read them from.',
+            : `The dispatched orders were not sent in the prefetch and cannot be read: ${data.noQueryReason}.`,
         );
       }
       return orders;

@@ -1,11 +1,18 @@
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import type { Dispatcher } from 'undici';
+import type { ClientAuthenticator } from '../auth/client-authenticator.js';
+import { parseFeedback, type FeedbackStore, MemoryFeedbackStore } from '../feedback/feedback.js';
+import { FhirServerAllowlist } from '../fhir/allowlist.js';
+import { boundedDispatcher } from '../fhir/capped-fetch.js';
 import { cardViewRouter, type CardViewOptions } from '../card-view/router.js';
 import { DecisionEngine } from '../hooks/engine.js';
 import { handleHook } from '../hooks/handle.js';
 import { RequestValidator } from '../hooks/request.js';
 import { serviceDefinitions, type ServiceDefinition } from '../hooks/service-definitions.js';
 import type { PolicyCatalog } from '../policy/catalog.js';
+import { authenticatedClient, requireClient } from './authenticate.js';
 import { badRequest, HttpError, internalError, notFound, payloadTooLarge, unsupportedMediaType } from './errors.js';
 
 export interface AppOptions {
@@ -14,6 +21,14 @@ export interface AppOptions {
   bodyLimit: string;
   /** Where the service reports what happened (ids and codes only). Defaults to silence. */
   log?: (event: Record<string, unknown>) => void;
+  /** CDS client authentication; absent means off (development only). */
+  auth?: { authenticator: ClientAuthenticator; publicBaseUrl?: string };
+  /** FHIR servers the service may query besides each issuer's own; empty by default. */
+  fhirAllowlist?: FhirServerAllowlist;
+  /** Bounded outbound HTTP for FHIR queries. */
+  outbound?: Dispatcher;
+  /** Where CDS Hooks feedback goes; in memory by default. */
+  feedback?: FeedbackStore;
   /** The card view (a demo EHR page, src/card-view/) at /card-view; absent: not served. */
   cardView?: Omit<CardViewOptions, 'catalog' | 'log'>;
 }
@@ -33,10 +48,26 @@ export function createApp(options: AppOptions): express.Express {
   const validator = new RequestValidator(definitions.map((s) => s.hook));
   const services = new Map<string, ServiceDefinition>(definitions.map((s) => [s.id, s]));
   const log = options.log ?? (() => undefined);
+  const allowlist = options.fhirAllowlist ?? new FhirServerAllowlist([]);
+  const outbound = options.outbound ?? boundedDispatcher({ maxResponseBytes: 5 * 1024 * 1024, connectTimeoutMs: options.fhirTimeoutMs });
+  const feedback = options.feedback ?? new MemoryFeedbackStore();
+  const authenticate: RequestHandler = options.auth
+    ? requireClient({ ...options.auth, log })
+    : (_req, _res, next) => next();
+  const issuerServers = new Map<string, FhirServerAllowlist>();
+  const serversOf = (fhirServers: string[]): FhirServerAllowlist => {
+    const key = fhirServers.join(',');
+    let list = issuerServers.get(key);
+    if (!list) issuerServers.set(key, (list = new FhirServerAllowlist(fhirServers)));
+    return list;
+  };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Security headers. The API is read cross-origin by browser clients (the CDS Hooks Sandbox), so
+  // its resources are not restricted to same-origin readers.
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(
     cors({
       origin: '*',
@@ -47,6 +78,8 @@ export function createApp(options: AppOptions): express.Express {
   );
 
   app.get('/', (_req, res) => res.redirect(302, '/cds-services'));
+  // CDS Hooks 2.0: discovery, service calls and feedback are all authenticated (preflights are not: CORS answers them first).
+  app.use('/cds-services', authenticate);
   app.get('/cds-services', (_req, res) => {
     res.json({ services: definitions });
   });
@@ -59,10 +92,17 @@ export function createApp(options: AppOptions): express.Express {
     if (!service) throw notFound(`No CDS service "${String(req.params.id)}" here; see GET /cds-services.`);
     if (req.body === undefined) throw badRequest('The request has no body: send a CDS Hooks request as JSON.');
     const call = validator.parse(service, req.body);
-    const outcome = await handleHook(call, engine, options.fhirTimeoutMs);
+    const client = authenticatedClient(req);
+    const extra = client ? serversOf(client.fhirServers) : undefined;
+    const outcome = await handleHook(call, engine, {
+      timeoutMs: options.fhirTimeoutMs,
+      allows: (baseUrl) => allowlist.allows(baseUrl, extra),
+      dispatcher: outbound,
+    });
     res.json(outcome.response);
     log({
       event: 'hook',
+      ...(client ? { iss: client.iss, tenant: client.tenant, jti: client.jti } : {}),
       service: service.id,
       hook: service.hook,
       hookInstance: call.request.hookInstance,
@@ -72,6 +112,19 @@ export function createApp(options: AppOptions): express.Express {
       ...outcome.summary,
       ms: Number(process.hrtime.bigint() - started) / 1e6,
     });
+  });
+
+  app.post('/cds-services/:id/feedback', json, async (req: Request, res: Response) => {
+    const service = services.get(String(req.params.id));
+    if (!service) throw notFound(`No CDS service "${String(req.params.id)}" here; see GET /cds-services.`);
+    const entries = parseFeedback(req.body);
+    const client = authenticatedClient(req);
+    const receivedAt = new Date().toISOString();
+    await feedback.record(
+      entries.map((entry) => ({ ...entry, serviceId: service.id, receivedAt, ...(client ? { iss: client.iss, ...(client.tenant ? { tenant: client.tenant } : {}) } : {}) })),
+    );
+    res.json({ received: entries.length });
+    log({ event: 'feedback', service: service.id, ...(client ? { iss: client.iss, jti: client.jti } : {}), outcomes: entries.map((e) => e.outcome) });
   });
 
   if (options.cardView) app.use('/card-view', cardViewRouter({ ...options.cardView, catalog: options.catalog, log }));

@@ -19,7 +19,15 @@ export interface FhirServerOptions {
   mode?: FhirServerMode;
   /** `Location` of the 302 in `redirect` mode, sent as given (default: a closed local port). */
   redirectTo?: string;
+  /**
+   * Whether test apps may query it (default true): its base URL joins `allowedTestServers`, which
+   * the test apps' FHIR allowlist is built from. `false` gives a server the service must never call.
+   */
+  allowed?: boolean;
 }
+
+/** Base URLs of the loopback servers started with `allowed` (the default) in this test file. */
+export const allowedTestServers = new Set<string>();
 
 export interface RecordedRequest {
   method: string;
@@ -116,6 +124,7 @@ export async function startFhirServer(opts: FhirServerOptions = {}): Promise<Tes
   });
   const { port } = server.address() as AddressInfo;
   baseUrl = `http://127.0.0.1:${port}/fhir`;
+  if (opts.allowed ?? true) allowedTestServers.add(baseUrl);
 
   return {
     baseUrl,

@@ -9,11 +9,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { Express } from 'express';
+import { ClientAuthenticator } from '../../src/auth/client-authenticator.js';
+import { MemoryReplayCache } from '../../src/auth/replay-cache.js';
+import type { TrustedIssuer } from '../../src/auth/trusted-issuers.js';
+import { MemoryFeedbackStore } from '../../src/feedback/feedback.js';
+import { FhirServerAllowlist } from '../../src/fhir/allowlist.js';
 import { createApp } from '../../src/http/app.js';
 import { loadPolicyCatalog } from '../../src/policy/load.js';
 import type { PolicyCatalog } from '../../src/policy/catalog.js';
+import { clientJwt, PUBLIC_BASE, testIssuers } from './clients.js';
 import { expectConformant } from './conformance.js';
+import { allowedTestServers } from './fhir-server.js';
 import { fixture, projectRoot, searchset } from './fixtures.js';
+import { registerRequestSecrets, serviceLogSink } from './log-scan.js';
 
 export const SERVICE_IDS = {
   'order-sign': 'crd-order-sign',
@@ -28,17 +36,62 @@ export function shippedCatalog(): PolicyCatalog {
   return catalog;
 }
 
-export interface TestApp { app: Express; logs: Array<Record<string, unknown>> }
+export interface TestApp {
+  app: Express;
+  logs: Array<Record<string, unknown>>;
+  feedback: MemoryFeedbackStore;
+}
 
-export function testApp(options: { fhirTimeoutMs?: number } = {}): TestApp {
+/**
+ * The real allowlist class over the loopback servers this test file started as allowed, plus any
+ * fixed prefixes a test names: the service may call those and nothing else.
+ */
+class TestServersAllowlist extends FhirServerAllowlist {
+  constructor(private readonly fixed: string[]) {
+    super(fixed);
+  }
+  override allows(baseUrl: string, more?: FhirServerAllowlist): boolean {
+    return new FhirServerAllowlist([...this.fixed, ...allowedTestServers]).allows(baseUrl, more);
+  }
+}
+
+export interface TestAppOptions {
+  fhirTimeoutMs?: number;
+  /** `required` by default, with the test EHR issuer trusted; `off` only where a test says why. */
+  auth?: 'required' | 'off';
+  issuers?: TrustedIssuer[];
+  fhirAllowlist?: string[];
+  bodyLimit?: string;
+}
+
+/** Apps whose calls postHook signs (with the test EHR key, `aud` = PUBLIC_BASE + path). */
+const signed = new WeakSet<Express>();
+
+export function testApp(options: TestAppOptions = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
+  const feedback = new MemoryFeedbackStore();
+  const auth = options.auth ?? 'required';
   const app = createApp({
     catalog: shippedCatalog(),
     fhirTimeoutMs: options.fhirTimeoutMs ?? 1500,
-    bodyLimit: '1mb',
-    log: (event) => logs.push(event),
+    bodyLimit: options.bodyLimit ?? '1mb',
+    log: (event) => {
+      serviceLogSink(event);
+      logs.push(event);
+    },
+    fhirAllowlist: new TestServersAllowlist(options.fhirAllowlist ?? []),
+    feedback,
+    ...(auth === 'required'
+      ? { auth: { authenticator: new ClientAuthenticator(options.issuers ?? testIssuers(), { replayCache: new MemoryReplayCache() }), publicBaseUrl: PUBLIC_BASE } }
+      : {}),
   });
-  return { app, logs };
+  if (auth === 'required') signed.add(app);
+  return { app, logs, feedback };
+}
+
+/** The Authorization header a real EHR would send for `path` on `app` (none when authentication is off). */
+export async function authHeader(app: Express, path: string): Promise<Record<string, string>> {
+  return signed.has(app) ? { Authorization: `Bearer ${await clientJwt(path)}` } : {};
 }
 
 export interface HookAnswer {
@@ -48,7 +101,9 @@ export interface HookAnswer {
 
 /** POSTs a hook request (an object, or raw text sent as is) and checks the answer's conformance. */
 export async function postHook(app: Express, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
-  const call = request(app).post(`/cds-services/${serviceId}`).set('Content-Type', 'application/json');
+  registerRequestSecrets(raw ? safeParse(body as string) : body);
+  const path = `/cds-services/${serviceId}`;
+  const call = request(app).post(path).set('Content-Type', 'application/json').set(await authHeader(app, path));
   const res = raw ? await call.send(body as string) : await call.send(body as object);
   if (res.status === 200) {
     const hook = (body as { hook?: string }).hook ?? serviceId.replace(/^crd-/, '');
@@ -60,6 +115,14 @@ export async function postHook(app: Express, serviceId: string, body: unknown, r
     }
   }
   return { status: res.status, body: res.body };
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request body from cds-hooks/ (a fresh copy). */

@@ -1,0 +1,42 @@
+import type { Request, RequestHandler } from 'express';
+import { AuthenticationFailure, type AuthenticatedClient, type ClientAuthenticator } from '../auth/client-authenticator.js';
+import { HttpError, operationOutcome } from './errors.js';
+
+/** 401 without saying why (cds-hooks.org best practices); the reason goes to the log only. */
+export const unauthorized = () =>
+  new HttpError(401, operationOutcome('login', 'Authentication failed: send a CDS Hooks client JWT as "Authorization: Bearer <JWT>".'));
+
+/**
+ * The `aud` a call must carry: the URL of the endpoint called (CDS Hooks 2.0 §Trusting CDS
+ * Clients). Behind a proxy the public base URL is configured; otherwise it is read from the request.
+ */
+export function endpointUrl(req: Request, publicBaseUrl: string | undefined): string {
+  const path = req.originalUrl.split('?')[0]!;
+  return (publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`) + path;
+}
+
+export function authenticatedClient(req: Request): AuthenticatedClient | undefined {
+  return (req as Request & { client?: AuthenticatedClient }).client;
+}
+
+export interface AuthenticationOptions {
+  authenticator: ClientAuthenticator;
+  publicBaseUrl?: string;
+  log: (event: Record<string, unknown>) => void;
+}
+
+/** Requires a verified client JWT; logs only the reason, `iss` and `jti` of a refusal, never the token. */
+export function requireClient(options: AuthenticationOptions): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const client = await options.authenticator.authenticate(req.get('authorization'), endpointUrl(req, options.publicBaseUrl));
+      (req as Request & { client?: AuthenticatedClient }).client = client;
+      next();
+    } catch (error) {
+      if (!(error instanceof AuthenticationFailure)) return next(error);
+      options.log({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
+      res.set('WWW-Authenticate', 'Bearer');
+      next(unauthorized());
+    }
+  };
+}
