@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY policies ./policies
+COPY config ./config
 USER node
 EXPOSE 3000
 CMD ["node", "dist/src/server.js"]

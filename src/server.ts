@@ -6,6 +6,7 @@ import { loadConfig, type ServiceConfig } from './config.js';
 import { FhirServerAllowlist } from './fhir/allowlist.js';
 import { boundedDispatcher } from './fhir/capped-fetch.js';
 import { createApp, type AppOptions } from './http/app.js';
+import { answerClientErrors } from './http/client-errors.js';
 import { loadPolicyCatalog, PolicyLoadError } from './policy/load.js';
 
 /**
@@ -42,6 +43,7 @@ export async function startServer(config: ServiceConfig, log: (event: Record<str
       resolve(server);
     });
     server.on('error', reject);
+    answerClientErrors(server);
   });
 }
 

@@ -3,6 +3,8 @@
  * input: each answer is a 4xx with an OperationOutcome (checked by postHook), never a 500.
  */
 import request from 'supertest';
+import { randomUUID } from 'node:crypto';
+import { testIssuers } from './support/clients.js';
 import { startFhirServer, type FhirServerMode, type TestFhirServer } from './support/fhir-server.js';
 import { authHeader, coverageInfo, example, orderSignRequest, postHook, sandboxCapture, testApp } from './support/hook-client.js';
 
@@ -92,6 +94,50 @@ describe('DECISIONS §5 errors instead of determinations', () => {
     } finally {
       await Promise.all([server.close(), elsewhere.close()]);
     }
+  });
+
+  test('a fhirServer that is not allowed → 412, and no request is made to it at all', async () => {
+    const stranger = await startFhirServer({ allowed: false });
+    try {
+      const req = orderSignRequest({ patient: 'pat-anna', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: stranger.baseUrl, accessToken: 'secret-token' });
+      const { status, body } = await postHook(app, 'crd-order-sign', req);
+      expect(status).toBe(412);
+      expect(diagnostics(body)).toMatch(/not one this service is allowed to query/);
+      // With the Coverage prefetched, the Encounter is not read from it either: B3, still no request.
+      const withCoverage = orderSignRequest({ ...req, patient: 'pat-anna', coverages: ['Coverage/cov-bcbsma-ppo'], orders: ['ServiceRequest/sr-dn-20560'], encounter: 'enc-anna-inpatient', prefetchEncounter: false, fhirServer: stranger.baseUrl, accessToken: 'secret-token' });
+      const b3 = await postHook(app, 'crd-order-sign', withCoverage);
+      expect(b3.status).toBe(200);
+      expect(coverageInfo(b3.body)[0]).toMatchObject({ covered: 'conditional', infoNeeded: ['location'] });
+      expect(stranger.requests).toHaveLength(0);
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  test("a server on the calling issuer's own fhirServers list is allowed", async () => {
+    const ehr = await startFhirServer({ allowed: false });
+    try {
+      const { app: issuerApp } = testApp({ issuers: testIssuers({ fhirServers: [ehr.baseUrl] }) });
+      const req = orderSignRequest({ patient: 'pat-anna', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: ehr.baseUrl, accessToken: 'secret-token' });
+      const { status } = await postHook(issuerApp, 'crd-order-sign', req);
+      expect(status).toBe(200);
+      expect(ehr.requests.length).toBeGreaterThan(0);
+      // The access token goes to that server, as a Bearer token, and nowhere else.
+      expect(ehr.requests.every((r) => r.authorization === 'Bearer secret-token')).toBe(true);
+      // Another issuer's calls may not use it.
+      const other = await postHook(app, 'crd-order-sign', { ...req, hookInstance: randomUUID() });
+      expect(other.status).toBe(412);
+    } finally {
+      await ehr.close();
+    }
+  });
+
+  test('a FHIR answer larger than the cap → 412, not a 500 or a hang', async () => {
+    const { app: capped } = testApp({ maxResponseBytes: 1000 });
+    const req = orderSignRequest({ patient: 'pat-anna', orders: ['ServiceRequest/sr-dn-20560'], fhirServer: fhir.baseUrl });
+    const { status, body } = await postHook(capped, 'crd-order-sign', req);
+    expect(status).toBe(412);
+    expect(diagnostics(body)).toMatch(/larger than this service accepts/);
   });
 
   test('the Encounter cannot be fetched but the rest is known → no error, setting unknown → B3', async () => {
@@ -206,6 +252,35 @@ describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', ()
       mutate(req);
       expect((await postHook(app, 'crd-order-sign', req)).status).toBe(400);
     }
+  });
+
+  // Found by the property-based fuzz test (test/fuzz.test.ts); kept as named regressions.
+  test('fuzz regression: with authentication off, appointment-book is answered (Node names the socket req.client)', async () => {
+    const { app: open } = testApp({ auth: 'off' });
+    const { status } = await postHook(open, 'crd-appointment-book', example('appointment-book-B2-bcbsma-inpatient.json'));
+    expect(status).toBe(200);
+  });
+
+  test('fuzz regression: a null or empty value inside the dry-needling order → 400 naming it (it would come back in the systemAction)', async () => {
+    for (const [mutate, at] of [
+      [(o: any) => (o.reasonCode[0].coding[0].system = null), '/reasonCode/0/coding/0/system'],
+      [(o: any) => (o.note = []), '/note'],
+      [(o: any) => (o.requester.display = ''), '/requester/display'],
+    ] as const) {
+      const req = valid();
+      mutate(req.context.draftOrders.entry[0].resource);
+      const { status, body } = await postHook(app, 'crd-order-sign', req);
+      expect(status).toBe(400);
+      expect(diagnostics(body)).toContain(`null or empty value at ${at}`);
+    }
+  });
+
+  test('fuzz regression: a Coverage whose id is not a valid FHIR id → 400 (coverage information must reference it)', async () => {
+    const req = valid();
+    req.prefetch.coverage.entry[0].resource.id = 'cov|[';
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/no valid FHIR id/);
   });
 
   test('an unknown service id → 404 with an OperationOutcome', async () => {

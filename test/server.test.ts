@@ -10,6 +10,13 @@ import { PolicyLoadError } from '../src/policy/load.js';
 import { startServer } from '../src/server.js';
 import { projectRoot } from './support/fixtures.js';
 
+// CDS_AUTH=off warns on the console by design; keep the test output clean and check it where it matters.
+let warn: ReturnType<typeof jest.spyOn>;
+beforeEach(() => {
+  warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+});
+afterEach(() => warn.mockRestore());
+
 test('with no settings, the service starts with the shipped policies, requires a JWT, and trusts the local development key', async () => {
   const logs: Array<Record<string, unknown>> = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'crd-devkey-'));
@@ -31,7 +38,6 @@ test('with no settings, the service starts with the shipped policies, requires a
 
 test('CDS_AUTH=off answers without a JWT and says loudly that it is development only', async () => {
   const logs: Array<Record<string, unknown>> = [];
-  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
   const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, (e) => logs.push(e));
   try {
     const { port } = server.address() as AddressInfo;
@@ -40,7 +46,6 @@ test('CDS_AUTH=off answers without a JWT and says loudly that it is development 
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/authentication is DISABLED/));
   } finally {
     server.close();
-    warn.mockRestore();
   }
 });
 
@@ -95,5 +100,33 @@ test('a bad policy file stops start-up with a message naming the file and the JS
     await expect(start).rejects.toThrow(/coverage\/broken\.json at \/versions: must NOT have fewer than 1 items/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('headers too large for Node’s parser → 431 with an OperationOutcome, not a bare reset', async () => {
+  const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, () => undefined);
+  try {
+    const { port } = server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/cds-services`, { headers: { Authorization: `Bearer ${'a'.repeat(20_000)}` } });
+    expect(res.status).toBe(431);
+    expect(await res.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'too-costly' }] });
+  } finally {
+    server.close();
+  }
+});
+
+test('security headers (helmet) on every answer; CORS open to browser clients without credentials', async () => {
+  const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, () => undefined);
+  try {
+    const { port } = server.address() as AddressInfo;
+    const res = await fetch(`http://127.0.0.1:${port}/cds-services`, { headers: { Origin: 'https://sandbox.cds-hooks.org' } });
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('x-powered-by')).toBeNull();
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+  } finally {
+    server.close();
   }
 });

@@ -54,7 +54,7 @@ export interface AuthenticatorOptions {
   jwksTimeoutMs?: number;
 }
 
-const MAX_TOKEN_LENGTH = 16_384;
+const MAX_TOKEN_LENGTH = 8_192;
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9_\-.]+)[ \t]*$/i;
 
 /**

@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 /**
  * Outbound HTTP for FHIR servers and JWK Sets, bounded: responses larger than `maxResponseBytes`
@@ -14,10 +14,30 @@ export function boundedDispatcher(options: { maxResponseBytes: number; connectTi
   });
 }
 
-/** True when `error` (or its cause) is undici's "response exceeded maxResponseSize". */
-export function isResponseTooLarge(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return true;
-  }
-  return false;
+const TOO_LARGE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+
+/**
+ * The shared dispatcher, seen through a window that notes whether one of its responses was cut off
+ * for size. fetch reports that only as "terminated" (and may drop the cause), so the note is taken
+ * where undici raises it. One per hook call; the connection pool stays shared.
+ */
+export function watchingSize(dispatcher: Dispatcher): { dispatcher: Dispatcher; tooLarge: () => boolean } {
+  let tooLarge = false;
+  const watched = dispatcher.compose((dispatch) => (options, handler) =>
+    dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          if (property !== 'onError') return value.bind(target);
+          return (error: Error & { code?: string }) => {
+            if (error?.code === TOO_LARGE) tooLarge = true;
+            return (value as (e: Error) => void).call(target, error);
+          };
+        },
+      }),
+    ),
+  );
+  return { dispatcher: watched, tooLarge: () => tooLarge };
 }

@@ -1,7 +1,7 @@
 import { Client } from 'fhir-kit-client';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { Dispatcher } from 'undici';
-import { isResponseTooLarge } from './capped-fetch.js';
+import { watchingSize } from './capped-fetch.js';
 import { isBundle, isOperationOutcome, isResource } from './references.js';
 
 export type FhirFailure = 'timeout' | 'unreachable' | 'too-large' | 'http-status' | 'not-json' | 'operation-outcome' | 'not-found' | 'invalid';
@@ -24,6 +24,7 @@ export class FhirAccessError extends Error {
  */
 export class FhirServer {
   private readonly client: Client;
+  private readonly tooLarge: () => boolean;
 
   constructor(
     readonly baseUrl: string,
@@ -31,11 +32,13 @@ export class FhirServer {
     private readonly signal: AbortSignal,
     dispatcher: Dispatcher,
   ) {
+    const watched = watchingSize(dispatcher);
+    this.tooLarge = watched.tooLarge;
     this.client = new Client({
       baseUrl,
       // Never follow redirects: the token must not travel to another host. The dispatcher caps
       // the size of what the server may send back (fetch accepts undici's `dispatcher`).
-      requestOptions: { redirect: 'error', dispatcher },
+      requestOptions: { redirect: 'error', dispatcher: watched.dispatcher },
       ...(accessToken ? { bearerToken: accessToken } : {}),
     });
   }
@@ -43,7 +46,7 @@ export class FhirServer {
   private failure(error: unknown, what: string): FhirAccessError {
     if (error instanceof FhirAccessError) return error;
     if (this.signal.aborted) return new FhirAccessError('timeout', `${what}: no answer before the deadline`);
-    if (isResponseTooLarge(error)) return new FhirAccessError('too-large', `${what}: the answer was larger than this service accepts`);
+    if (this.tooLarge()) return new FhirAccessError('too-large', `${what}: the answer was larger than this service accepts`);
     const response = (error as { response?: { status?: number; data?: unknown } }).response;
     if (response?.status !== undefined) {
       if (response.status === 404) return new FhirAccessError('not-found', `${what}: not found`);

@@ -1,8 +1,11 @@
 import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
 
-/** "Type/id" of a resource, or undefined when it has no id. */
+/** FHIR R4 `id`: what a reference to the resource may carry. */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** "Type/id" of a resource, or undefined when it has no valid FHIR id (nothing could reference it). */
 export function keyOf(resource: FhirResource): string | undefined {
-  return typeof resource.id === 'string' && resource.id !== '' ? `${resource.resourceType}/${resource.id}` : undefined;
+  return typeof resource.id === 'string' && FHIR_ID.test(resource.id) ? `${resource.resourceType}/${resource.id}` : undefined;
 }
 
 const RELATIVE = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;

@@ -80,6 +80,10 @@ export async function evaluate(
   const allCoverages = new Map<string, Coverage>();
   for (const o of perOrder) for (const c of o.coverages) if (keyOf(c)) allCoverages.set(keyOf(c)!, c);
   if (allCoverages.size === 0) {
+    if (perOrder.some((o) => o.coverages.length > 0)) {
+      // coverage-information.coverage is a required Reference: a Coverage without a valid id cannot be named.
+      throw badRequest('The patient\'s Coverage has no valid FHIR id, so coverage information cannot reference it.');
+    }
     throw badRequest('No Coverage was found for the patient: coverage requirements cannot be determined without one.');
   }
 

@@ -59,7 +59,30 @@ const SCHEMA = {
 let validate: ValidateFunction | undefined;
 
 /** Throws a 400 naming the order and the element when an in-scope order is malformed. */
+/**
+ * The first null or empty value (`null`, `""`, `[]`, `{}`) in `value`, as a JSON pointer.
+ * CDS Hooks 2.0 §Use of JSON and FHIR JSON forbid them; the order comes back to the client in a
+ * systemAction, so one would make the service's own answer break those rules.
+ */
+function firstEmpty(value: unknown, at = ''): string | undefined {
+  if (value === null || value === '') return at || '/';
+  if (typeof value !== 'object') return undefined;
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  if (entries.length === 0) return at || '/';
+  for (const [key, child] of entries) {
+    const found = firstEmpty(child, `${at}/${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 export function checkOrder(order: OrderUnderReview): void {
+  const empty = firstEmpty(order.resource);
+  if (empty) {
+    throw badRequest(`The order ${order.reference} has a null or empty value at ${empty} (CDS Hooks 2.0 §Use of JSON; FHIR JSON).`, [
+      `${order.reference}${empty}`,
+    ]);
+  }
   validate ??= new Ajv({ allErrors: false, strict: false }).compile(SCHEMA);
   if (validate(order.resource)) return;
   const error = validate.errors![0]!;

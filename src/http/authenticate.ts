@@ -15,8 +15,11 @@ export function endpointUrl(req: Request, publicBaseUrl: string | undefined): st
   return (publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`) + path;
 }
 
+/** The verified client of each request. (Not a property on `req`: Node's `req.client` is the socket.) */
+const clients = new WeakMap<Request, AuthenticatedClient>();
+
 export function authenticatedClient(req: Request): AuthenticatedClient | undefined {
-  return (req as Request & { client?: AuthenticatedClient }).client;
+  return clients.get(req);
 }
 
 export interface AuthenticationOptions {
@@ -30,7 +33,7 @@ export function requireClient(options: AuthenticationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
       const client = await options.authenticator.authenticate(req.get('authorization'), endpointUrl(req, options.publicBaseUrl));
-      (req as Request & { client?: AuthenticatedClient }).client = client;
+      clients.set(req, client);
       next();
     } catch (error) {
       if (!(error instanceof AuthenticationFailure)) return next(error);

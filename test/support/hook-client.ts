@@ -14,6 +14,7 @@ import { MemoryReplayCache } from '../../src/auth/replay-cache.js';
 import type { TrustedIssuer } from '../../src/auth/trusted-issuers.js';
 import { MemoryFeedbackStore } from '../../src/feedback/feedback.js';
 import { FhirServerAllowlist } from '../../src/fhir/allowlist.js';
+import { boundedDispatcher } from '../../src/fhir/capped-fetch.js';
 import { createApp } from '../../src/http/app.js';
 import { loadPolicyCatalog } from '../../src/policy/load.js';
 import type { PolicyCatalog } from '../../src/policy/catalog.js';
@@ -62,6 +63,8 @@ export interface TestAppOptions {
   issuers?: TrustedIssuer[];
   fhirAllowlist?: string[];
   bodyLimit?: string;
+  /** Cap on a FHIR server's answer (default 5 MB, as the service's). */
+  maxResponseBytes?: number;
 }
 
 /** Apps whose calls postHook signs (with the test EHR key, `aud` = PUBLIC_BASE + path). */
@@ -80,6 +83,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
       logs.push(event);
     },
     fhirAllowlist: new TestServersAllowlist(options.fhirAllowlist ?? []),
+    ...(options.maxResponseBytes ? { outbound: boundedDispatcher({ maxResponseBytes: options.maxResponseBytes, connectTimeoutMs: 1000 }) } : {}),
     feedback,
     ...(auth === 'required'
       ? { auth: { authenticator: new ClientAuthenticator(options.issuers ?? testIssuers(), { replayCache: new MemoryReplayCache() }), publicBaseUrl: PUBLIC_BASE } }
