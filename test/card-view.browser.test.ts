@@ -16,6 +16,7 @@ import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { buildCardViewScripts, launchBrowser, screenshotDir, type Browser } from './support/browser.js';
 import { projectRoot } from './support/fixtures.js';
+import { serviceLogSink } from './support/log-scan.js';
 
 interface SeenCard {
   indicator: 'info' | 'warning' | 'critical';
@@ -121,7 +122,7 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   buildCardViewScripts();
-  server = await startServer({ ...loadConfig({}), port: 0, cardView: true }, () => undefined);
+  server = await startServer({ ...loadConfig({}), port: 0, cardView: true }, serviceLogSink);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await launchBrowser();
 }, 60_000);
