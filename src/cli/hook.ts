@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { signDevToken } from '../auth/dev-key.js';
+import { defaultDevKeyDir, DEV_ISSUER, ensureDevKey, signDevToken } from '../auth/dev-key.js';
+import { EXAMPLE_TRUSTED_ISSUERS } from '../auth/setup.js';
 import { loadConfig } from '../config.js';
 import { loadPolicyCatalog } from '../policy/load.js';
 import { CARE_SETTING_CHOICES, isCareSettingChoice, type CareSettingChoice } from '../scenarios/care-setting-choice.js';
@@ -23,7 +24,10 @@ when several match, the order-sign one wins. --list lists them.
   --no-prefetch        send no prefetch: the service queries the fhirServer
   --detail             print each card's markdown detail
   --json               print the response as JSON instead
-  --list               list the scenarios`;
+  --list               list the scenarios
+  --trusted-issuers    print a trusted-issuers file (CDS_TRUSTED_ISSUERS) that trusts the CDS Hooks
+                       Sandbox and this machine's development key, for a service that should accept
+                       calls from this CLI (e.g. docker-compose's; README)`;
 
 export interface Io {
   out: (text: string) => void;
@@ -46,7 +50,9 @@ interface Options {
   json: boolean;
 }
 
-function parse(argv: string[]): Options | 'list' | 'help' {
+type Command = Options | 'list' | 'help' | 'trusted-issuers';
+
+function parse(argv: string[]): Command {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -60,11 +66,13 @@ function parse(argv: string[]): Options | 'list' | 'help' {
       detail: { type: 'boolean' },
       json: { type: 'boolean' },
       list: { type: 'boolean' },
+      'trusted-issuers': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
   if (values.list) return 'list';
+  if (values['trusted-issuers']) return 'trusted-issuers';
   if (positionals.length !== 1) throw new UsageError('Give one request file or scenario name.');
   const url = (values.url ?? 'http://localhost:3000').replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--url must be an http(s) URL, got "${url}"`);
@@ -108,6 +116,20 @@ function buildRequest(options: Options, book: () => ScenarioBook): { request: Cd
   return { request, label };
 }
 
+/** The example issuers (the CDS Hooks Sandbox) plus the public half of the local development key. */
+async function trustedIssuersWithDevKey(): Promise<unknown[]> {
+  const example = JSON.parse(readFileSync(EXAMPLE_TRUSTED_ISSUERS, 'utf8')) as unknown[];
+  const key = await ensureDevKey(defaultDevKeyDir());
+  return [
+    ...example,
+    {
+      iss: DEV_ISSUER,
+      description: `The development key of the machine that printed this file (npm run hook, npm run token). Its private half stays in ${defaultDevKeyDir()}.`,
+      jwks: key.jwks,
+    },
+  ];
+}
+
 async function authorization(options: Options, url: string): Promise<Record<string, string>> {
   return options.auth ? { authorization: `Bearer ${await signDevToken({ audience: url })}` } : {};
 }
@@ -133,11 +155,15 @@ async function discoverService(options: Options, hook: string): Promise<string> 
 }
 
 export async function main(argv: string[], io: Io = defaultIo, book: () => ScenarioBook = () => ScenarioBook.load()): Promise<number> {
-  let options: Options | 'list' | 'help' | undefined;
+  let options: Command | undefined;
   try {
     options = parse(argv);
     if (options === 'help') {
       io.out(USAGE);
+      return 0;
+    }
+    if (options === 'trusted-issuers') {
+      io.out(JSON.stringify(await trustedIssuersWithDevKey(), null, 2));
       return 0;
     }
     if (options === 'list') {
