@@ -25,12 +25,10 @@ export interface CardViewOptions {
 export const cardViewPublicDir = join(projectRoot, 'card-view', 'public');
 export const cardViewScriptDir = join(projectRoot, 'dist', 'card-view');
 
-const markdownItBrowserBundle = join(
-  dirname(createRequire(import.meta.url).resolve('markdown-it/package.json')),
-  'dist',
-  'browser',
-  'markdown-it.esm.min.mjs',
-);
+/** markdown-it's own browser build: one self-contained ES module. */
+function markdownItBrowserBundle(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('markdown-it/package.json')), 'dist', 'browser', 'markdown-it.esm.min.mjs');
+}
 
 /**
  * The card view: a demo EHR page at /card-view where a person fires a scenario's hook and sees
@@ -51,9 +49,10 @@ export function cardViewRouter(options: CardViewOptions): express.Router {
   }
 
   const router = express.Router();
-  // The markdown renderer is markdown-it's own browser bundle (HTML in markdown is escaped).
+  // The page renders card details with markdown-it (HTML in the markdown is escaped, not parsed).
+  const markdownIt = markdownItBrowserBundle();
   router.get('/js/vendor/markdown-it.js', (_req, res) => {
-    res.type('text/javascript').sendFile(markdownItBrowserBundle);
+    res.type('text/javascript').sendFile(markdownIt);
   });
   router.use('/js', express.static(cardViewScriptDir, { index: false }));
   router.use(express.static(cardViewPublicDir, { index: 'index.html' }));
