@@ -5,6 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY card-view ./card-view
 RUN npm run build
 
 # Runtime stage: production dependencies, compiled code and the policy data only.

@@ -36,6 +36,8 @@ export interface ServiceConfig {
   outboundMaxResponseBytes: number;
   /** Where the local development key pair lives. */
   devKeyDir: string;
+  /** Serve the card view, a demo EHR page (src/card-view/): on by default except in production. */
+  cardView: boolean;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -44,6 +46,13 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return value;
+}
+
+function cardViewFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.CARD_VIEW;
+  if (raw === undefined || raw === '') return env.NODE_ENV !== 'production';
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  throw new Error(`CARD_VIEW must be "on" or "off", got "${raw}"`);
 }
 
 function publicBaseUrl(raw: string | undefined): string | undefined {
@@ -74,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     fhirAllowlist: parseAllowlist(env.CDS_FHIR_ALLOWLIST),
     outboundMaxResponseBytes: intFromEnv(env, 'FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024),
     devKeyDir: resolve(env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys')),
+    cardView: cardViewFromEnv(env),
   };
   if (env.CDS_TRUSTED_ISSUERS) config.trustedIssuersFile = resolve(env.CDS_TRUSTED_ISSUERS);
   const base = publicBaseUrl(env.CDS_PUBLIC_BASE_URL);

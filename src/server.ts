@@ -24,6 +24,9 @@ export async function startServer(config: ServiceConfig, log: (event: Record<str
     fhirAllowlist: new FhirServerAllowlist(config.fhirAllowlist),
     outbound,
   };
+  if (config.cardView) {
+    options.cardView = { devKeyDir: config.devKeyDir, ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}) };
+  }
   if (config.auth === 'required') {
     const { issuers, source } = await trustedIssuers(config);
     options.auth = { authenticator: clientAuthenticator(issuers, outbound), ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}) };

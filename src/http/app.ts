@@ -6,6 +6,7 @@ import type { ClientAuthenticator } from '../auth/client-authenticator.js';
 import { parseFeedback, type FeedbackStore, MemoryFeedbackStore } from '../feedback/feedback.js';
 import { FhirServerAllowlist } from '../fhir/allowlist.js';
 import { boundedDispatcher } from '../fhir/capped-fetch.js';
+import { cardViewRouter, type CardViewOptions } from '../card-view/router.js';
 import { DecisionEngine } from '../hooks/engine.js';
 import { handleHook } from '../hooks/handle.js';
 import { RequestValidator } from '../hooks/request.js';
@@ -28,6 +29,8 @@ export interface AppOptions {
   outbound?: Dispatcher;
   /** Where CDS Hooks feedback goes; in memory by default. */
   feedback?: FeedbackStore;
+  /** The card view (a demo EHR page, src/card-view/) at /card-view; absent: not served. */
+  cardView?: Omit<CardViewOptions, 'catalog' | 'log'>;
 }
 
 function sendError(res: Response, error: HttpError): void {
@@ -123,6 +126,8 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ received: entries.length });
     log({ event: 'feedback', service: service.id, ...(client ? { iss: client.iss, jti: client.jti } : {}), outcomes: entries.map((e) => e.outcome) });
   });
+
+  if (options.cardView) app.use('/card-view', cardViewRouter({ ...options.cardView, catalog: options.catalog, log }));
 
   app.use((req, _res, next) => next(notFound(`Nothing at ${req.method} ${req.path}; the services are listed at GET /cds-services.`)));
 
