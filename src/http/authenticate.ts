@@ -25,10 +25,14 @@ export function authenticatedClient(req: Request): AuthenticatedClient | undefin
 export interface AuthenticationOptions {
   authenticator: ClientAuthenticator;
   publicBaseUrl?: string;
-  log: (event: Record<string, unknown>) => void;
+  /** Told the reason of every refusal (the auth-failure metric). */
+  onFailure?: (reason: string) => void;
 }
 
-/** Requires a verified client JWT; logs only the reason, `iss` and `jti` of a refusal, never the token. */
+/**
+ * Requires a verified client JWT; logs (through the request's logger) only the reason, `iss` and
+ * `jti` of a refusal, never the token.
+ */
 export function requireClient(options: AuthenticationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
@@ -37,7 +41,8 @@ export function requireClient(options: AuthenticationOptions): RequestHandler {
       next();
     } catch (error) {
       if (!(error instanceof AuthenticationFailure)) return next(error);
-      options.log({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
+      options.onFailure?.(error.reason);
+      req.log.warn({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
       res.set('WWW-Authenticate', 'Bearer');
       next(unauthorized());
     }
