@@ -11,8 +11,9 @@ export interface OrderView {
 }
 
 function billingOptions(concept: CodeableConcept | undefined): CodeableConcept[] {
-  const extensions = (concept as (CodeableConcept & { extension?: Extension[] }) | undefined)?.extension ?? [];
-  return extensions
+  // Read before the order's types are checked (scope comes first): anything but an array is no extension.
+  const extensions: unknown = (concept as (CodeableConcept & { extension?: Extension[] }) | undefined)?.extension;
+  return (Array.isArray(extensions) ? (extensions as Extension[]) : [])
     .filter((e) => e?.url === BILLING_OPTIONS_URL && e.valueCodeableConcept)
     .map((e) => e.valueCodeableConcept!);
 }
