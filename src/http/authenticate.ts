@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { AuthenticationFailure, type AuthenticatedClient, type ClientAuthenticator } from '../auth/client-authenticator.js';
-import { HttpError, operationOutcome } from './errors.js';
+import { HttpError, operationOutcome, serviceUnavailable } from './errors.js';
 
 /** 401 without saying why (cds-hooks.org best practices); the reason goes to the log only. */
 export const unauthorized = () =>
@@ -40,7 +40,11 @@ export function requireClient(options: AuthenticationOptions): RequestHandler {
       clients.set(req, client);
       next();
     } catch (error) {
-      if (!(error instanceof AuthenticationFailure)) return next(error);
+      if (!(error instanceof AuthenticationFailure)) {
+        // The jti replay cache (the records database) did not answer: fail closed, and say it is temporary.
+        req.log.error({ event: 'auth-unavailable', error: error instanceof Error ? error.name : 'unknown' });
+        return next(serviceUnavailable('Authentication could not be completed; try again.'));
+      }
       options.onFailure?.(error.reason);
       req.log.warn({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
       res.set('WWW-Authenticate', 'Bearer');

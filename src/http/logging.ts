@@ -54,6 +54,8 @@ export function requestLogging(logger: Logger) {
       return id;
     },
     customAttributeKeys: { reqId: 'requestId', responseTime: 'ms' },
+    // req.log carries only the request id; the completion line adds method, path and status.
+    quietReqLogger: true,
     wrapSerializers: false,
     serializers: {
       req: (req: IncomingMessage & { originalUrl?: string }) => ({ method: req.method, path: (req.originalUrl ?? req.url ?? '').split('?')[0] }),

@@ -60,10 +60,11 @@ export class PostgresDatabase implements SqlDatabase {
   async migrate(migrations: Migration[]): Promise<number[]> {
     const client = await this.pool.connect();
     try {
-      if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await client.query('BEGIN');
       // DDL is transactional in PostgreSQL: a migration and its schema_migrations row commit together.
+      // The lock comes first: even CREATE SCHEMA IF NOT EXISTS races with itself.
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      if (this.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await client.query(SCHEMA_MIGRATIONS_DDL);
       const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
       const applied: number[] = [];

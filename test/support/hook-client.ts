@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import request from 'supertest';
 import type { Express } from 'express';
 import { ClientAuthenticator } from '../../src/auth/client-authenticator.js';
-import { MemoryReplayCache } from '../../src/auth/replay-cache.js';
 import type { TrustedIssuer } from '../../src/auth/trusted-issuers.js';
 import { FhirServerAllowlist } from '../../src/fhir/allowlist.js';
 import { boundedDispatcher } from '../../src/fhir/capped-fetch.js';
@@ -96,7 +95,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
     fhirAllowlist: new TestServersAllowlist(options.fhirAllowlist ?? []),
     ...(options.maxResponseBytes ? { outbound: boundedDispatcher({ maxResponseBytes: options.maxResponseBytes, connectTimeoutMs: 1000 }) } : {}),
     ...(auth === 'required'
-      ? { auth: { authenticator: new ClientAuthenticator(options.issuers ?? testIssuers(), { replayCache: new MemoryReplayCache() }), publicBaseUrl: PUBLIC_BASE } }
+      ? { auth: { authenticator: new ClientAuthenticator(options.issuers ?? testIssuers(), { replayCache: records }), publicBaseUrl: PUBLIC_BASE } }
       : {}),
   });
   if (auth === 'required') signed.add(app);

@@ -77,3 +77,10 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Another connection to the same database, as a second instance of the service would open. */
+export async function secondStore(t: TestStore): Promise<SqlRecordStore> {
+  return t.where.file
+    ? await SqlRecordStore.open(new SqliteDatabase(t.where.file))
+    : await SqlRecordStore.open(new PostgresDatabase({ connectionString: t.where.url!, schema: t.where.schema!, maxConnections: 2 }));
+}
