@@ -74,6 +74,21 @@ describe('configuration that would be unsafe is refused at start-up', () => {
     ]);
   });
 
+  test('records and operations settings: DATABASE_URL must be postgres://, flags true/false, a known log level', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/crd' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ AUDIT_FULL_RESOURCES: 'yes' })).toThrow(/AUDIT_FULL_RESOURCES/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://crd@db:5432/crd', AUDIT_RETENTION_DAYS: '30', METRICS_TOKEN: 't', LOG_LEVEL: 'warn' })).toMatchObject({
+      databaseUrl: 'postgres://crd@db:5432/crd',
+      auditRetentionDays: 30,
+      auditFullResources: false,
+      metricsToken: 't',
+      logLevel: 'warn',
+      dataDir: join(projectRoot, 'data'),
+    });
+  });
+
   test('a trusted-issuers file that is missing, not JSON, holds a private key or lists an issuer twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crd-issuers-'));
     const start = (content: string | undefined) => {
