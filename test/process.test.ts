@@ -51,7 +51,7 @@ test('SIGTERM: the instance stops accepting, the request in flight still gets it
     service.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     // No new connections while it drains.
-    await expect(fetch(`${service.baseUrl}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${service.baseUrl}/healthz`)).rejects.toMatchObject({ message: expect.stringMatching(/fetch failed/) });
     const answer = await inFlight;
     expect(answer.status).toBe(200);
     const ids = answer.body.systemActions[0].resource.extension.map((e: any) => e.extension.find((p: any) => p.url === 'coverage-assertion-id').valueString);
