@@ -7,16 +7,12 @@
  * configuration, so the page's calls go through authentication and the whole pipeline.
  * Screenshots go to test-artifacts/screenshots/.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { loadConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
 import { buildCardViewScripts, launchBrowser, screenshotDir, type Browser } from './support/browser.js';
 import { projectRoot } from './support/fixtures.js';
-import { serviceLogSink } from './support/log-scan.js';
+import { startTestService, type TestService } from './support/service.js';
 
 interface SeenCard {
   indicator: 'info' | 'warning' | 'critical';
@@ -115,21 +111,21 @@ const SEEN: Record<string, Seen> = {
 const manifest: Array<{ file: string }> = JSON.parse(readFileSync(join(projectRoot, 'cds-hooks', 'examples.json'), 'utf8'));
 const scenarioNames = manifest.map((m) => m.file.replace(/\.json$/, ''));
 
-let server: Server;
+let running: TestService;
 let base: string;
 let browser: Browser;
 const problems: string[] = [];
 
 beforeAll(async () => {
   buildCardViewScripts();
-  server = await startServer({ ...loadConfig({}), port: 0, cardView: true }, serviceLogSink);
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  running = await startTestService({}, { cardView: true });
+  base = running.base;
   browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await running?.stop();
 });
 
 /** A fresh tab on the card view with the scenario picked; page errors and console errors are collected. */

@@ -3,22 +3,20 @@
  * call it makes is a signed call through the service's own authentication (the browser walk is in
  * card-view.browser.test.ts).
  */
-import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type ServiceConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
 import { projectRoot } from './support/fixtures.js';
-import { serviceLogSink } from './support/log-scan.js';
+import { startTestService, type TestService } from './support/service.js';
 
-async function start(config: ServiceConfig): Promise<{ server: Server; base: string }> {
-  const server = await startServer(config, serviceLogSink);
-  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+async function start(config: ServiceConfig): Promise<{ server: TestService; base: string }> {
+  const server = await startTestService({}, config);
+  return { server, base: server.base };
 }
 
-const stop = (server: Server) => new Promise((resolve) => server.close(resolve));
+const stop = (server: TestService) => server.stop();
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -46,7 +44,7 @@ describe('CARD_VIEW', () => {
 });
 
 describe('the card view (default configuration: authentication required)', () => {
-  let server: Server;
+  let server: TestService;
   let base: string;
   beforeAll(async () => {
     ({ server, base } = await start({ ...loadConfig({}), port: 0 }));

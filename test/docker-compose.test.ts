@@ -15,10 +15,9 @@ import { promisify } from 'node:util';
 import type { Bundle, Resource } from 'fhir/r4.js';
 import { main as hook } from '../src/cli/hook.js';
 import { loadConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
 import { startFhirServer } from './support/fhir-server.js';
 import { loadFixtures, projectRoot } from './support/fixtures.js';
-import { serviceLogSink } from './support/log-scan.js';
+import { startTestService, type TestService } from './support/service.js';
 
 const run = promisify(execFile);
 
@@ -176,7 +175,7 @@ test('the compose chain in-process: loader → FHIR server; the service as compo
   const sink = await transactionServer();
   const dir = mkdtempSync(join(tmpdir(), 'crd-compose-'));
   let fhir: Awaited<ReturnType<typeof startFhirServer>> | undefined;
-  let crd: Server | undefined;
+  let crd: TestService | undefined;
   try {
     expect((await load(['--base', sink.base, '--dir', 'fhir-resources'])).code).toBe(0);
     fhir = await startFhirServer({ resources: (sink.transactions[0]?.entry ?? []).map((e) => e.resource as Resource) });
@@ -198,7 +197,7 @@ test('the compose chain in-process: loader → FHIR server; the service as compo
       CDS_FHIR_ALLOWLIST: fhir.baseUrl,
     });
     expect(config.cardView).toBe(false);
-    crd = await startServer({ ...config, port }, serviceLogSink);
+    crd = await startTestService({}, { ...config, port });
 
     // 4. The CLI fires B2 without prefetch: the service reads Patient, Coverage and Encounter from the FHIR server.
     const out: string[] = [];
@@ -210,7 +209,7 @@ test('the compose chain in-process: loader → FHIR server; the service as compo
     expect(code).toBe(0);
     expect(fhir.requests.map((r) => r.url)).toEqual(expect.arrayContaining([expect.stringMatching(/^\/fhir\/Coverage\?patient=pat-anna/)]));
   } finally {
-    if (crd) await new Promise((resolve) => crd!.close(resolve));
+    if (crd) await crd.stop();
     await fhir?.close();
     await sink.close();
     rmSync(dir, { recursive: true, force: true });

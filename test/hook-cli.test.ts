@@ -3,31 +3,29 @@
  * authentication required, the development key trusted), as a developer uses it next to `npm start`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevKey, DEV_ISSUER } from '../src/auth/dev-key.js';
 import { loadTrustedIssuers } from '../src/auth/trusted-issuers.js';
 import { main } from '../src/cli/hook.js';
-import { loadConfig } from '../src/config.js';
-import { startServer } from '../src/server.js';
 import { startFhirServer, type TestFhirServer } from './support/fhir-server.js';
 import { projectRoot } from './support/fixtures.js';
-import { serviceLogSink } from './support/log-scan.js';
+import { startTestService, type TestService } from './support/service.js';
 
-let server: Server;
+let running: TestService;
 let base: string;
 let fhir: TestFhirServer;
 
 beforeAll(async () => {
   fhir = await startFhirServer();
-  server = await startServer({ ...loadConfig({ CDS_FHIR_ALLOWLIST: fhir.baseUrl }), port: 0 }, serviceLogSink);
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  running = await startTestService({ CDS_FHIR_ALLOWLIST: fhir.baseUrl });
+  base = running.base;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await running.stop();
   await fhir.close();
 });
 

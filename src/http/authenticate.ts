@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { AuthenticationFailure, type AuthenticatedClient, type ClientAuthenticator } from '../auth/client-authenticator.js';
-import { HttpError, operationOutcome } from './errors.js';
+import { HttpError, operationOutcome, serviceUnavailable } from './errors.js';
 
 /** 401 without saying why (cds-hooks.org best practices); the reason goes to the log only. */
 export const unauthorized = () =>
@@ -25,10 +25,14 @@ export function authenticatedClient(req: Request): AuthenticatedClient | undefin
 export interface AuthenticationOptions {
   authenticator: ClientAuthenticator;
   publicBaseUrl?: string;
-  log: (event: Record<string, unknown>) => void;
+  /** Told the reason of every refusal (the auth-failure metric). */
+  onFailure?: (reason: string) => void;
 }
 
-/** Requires a verified client JWT; logs only the reason, `iss` and `jti` of a refusal, never the token. */
+/**
+ * Requires a verified client JWT; logs (through the request's logger) only the reason, `iss` and
+ * `jti` of a refusal, never the token.
+ */
 export function requireClient(options: AuthenticationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
@@ -36,8 +40,13 @@ export function requireClient(options: AuthenticationOptions): RequestHandler {
       clients.set(req, client);
       next();
     } catch (error) {
-      if (!(error instanceof AuthenticationFailure)) return next(error);
-      options.log({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
+      if (!(error instanceof AuthenticationFailure)) {
+        // The jti replay cache (the records database) did not answer: fail closed, and say it is temporary.
+        req.log.error({ event: 'auth-unavailable', error: error instanceof Error ? error.name : 'unknown' });
+        return next(serviceUnavailable('Authentication could not be completed; try again.'));
+      }
+      options.onFailure?.(error.reason);
+      req.log.warn({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
       res.set('WWW-Authenticate', 'Bearer');
       next(unauthorized());
     }

@@ -35,3 +35,8 @@ export const unsupportedMediaType = (diagnostics: string) => new HttpError(415, 
 
 export const internalError = () =>
   new HttpError(500, operationOutcome('exception', 'The service could not process this request.'));
+
+/** The records database could not be written or read: nothing is answered that was not recorded. */
+export const serviceUnavailable = (diagnostics: string) => new HttpError(503, operationOutcome('transient', diagnostics));
+
+export const unauthorizedMetrics = () => new HttpError(401, operationOutcome('login', 'Send the metrics token as "Authorization: Bearer <token>".'));
