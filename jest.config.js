@@ -9,5 +9,8 @@ export default {
   testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 20000,
   setupFilesAfterEnv: ['<rootDir>/test/support/log-scan-setup.ts'],
+  // A private PostgreSQL for the storage tests, and the built service for the process tests.
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

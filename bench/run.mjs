@@ -2,7 +2,7 @@
 // baselines in one run, and the issue's targets (docs/performance.md) judged PASS or FAIL.
 // Every server is a child process started one after the other (never two under load at once: the
 // machine has two cores, one of which drives the load). Exits 1 when a target fails.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -58,9 +58,17 @@ async function freePort() {
 const port = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
 
+/** A fresh records database (SQLite) for each service process. */
+let dataDirs = 0;
+function serviceData(name) {
+  const dir = join(work, `${name}-${++dataDirs}.data`);
+  mkdirSync(dir, { recursive: true });
+  return { DATA_DIR: dir };
+}
+
 async function start(name, script, env, readyTimeoutMs = 20_000) {
   const nodeArgs = profile && script === SERVICE ? ['--cpu-prof', `--cpu-prof-dir=${join(work, `${name}.profile`)}`] : [];
-  const child = new Child(name, script, { env: { PORT: String(port), ...env }, logFile: join(work, `${name}.log`), nodeArgs });
+  const child = new Child(name, script, { env: { PORT: String(port), ...serviceData(name), ...env }, logFile: join(work, `${name}.log`), nodeArgs });
   children.add(child);
   await child.listening(port, readyTimeoutMs);
   return child;
@@ -310,7 +318,7 @@ try {
       const [tokens] = await presign(issuer.privateKeyPem, [{ aud: `${baseUrl}${m.path}`, count: S.coldStarts * 50 }]);
       const times = [];
       for (let i = 0; i < S.coldStarts; i++) {
-        const child = new Child('service-cold', SERVICE, { env: { PORT: String(port), ...authEnv }, logFile: join(work, 'service-cold.log') });
+        const child = new Child('service-cold', SERVICE, { env: { PORT: String(port), ...serviceData('service-cold'), ...authEnv }, logFile: join(work, 'service-cold.log') });
         children.add(child);
         let answered;
         for (let tries = 0; tries < 2000 && !answered; tries++) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllowlist } from './fhir/allowlist.js';
+import { LOG_LEVELS } from './http/logging.js';
 
 /** The folder holding package.json, found from this module whether it runs from src/ or dist/src/. */
 export const projectRoot: string = (() => {
@@ -36,6 +37,22 @@ export interface ServiceConfig {
   outboundMaxResponseBytes: number;
   /** Where the local development key pair lives. */
   devKeyDir: string;
+  /** Serve the card view, a demo EHR page (src/card-view/): on by default except in production. */
+  cardView: boolean;
+  /** Folder of the embedded SQLite database (`crd.sqlite`), used when no `databaseUrl` is set. */
+  dataDir: string;
+  /** `postgres://…`: the records live in PostgreSQL (shared by every instance). */
+  databaseUrl?: string;
+  /** Audit entries older than this are deleted (hourly). */
+  auditRetentionDays: number;
+  /** Audit entries hold the request (less the access token) and the response: PHI, so off by default. */
+  auditFullResources: boolean;
+  /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
+  metricsToken?: string;
+  /** pino level. */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** On SIGTERM, how long requests in flight may take before their connections are closed. */
+  shutdownTimeoutMs: number;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -44,6 +61,26 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): num
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return value;
+}
+
+function cardViewFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.CARD_VIEW;
+  if (raw === undefined || raw === '') return env.NODE_ENV !== 'production';
+  if (raw === 'on' || raw === 'off') return raw === 'on';
+  throw new Error(`CARD_VIEW must be "on" or "off", got "${raw}"`);
+}
+
+function booleanFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be "true" or "false", got "${raw}"`);
+  return raw === 'true';
+}
+
+function logLevel(raw: string | undefined): ServiceConfig['logLevel'] {
+  if (raw === undefined || raw === '') return 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return raw as ServiceConfig['logLevel'];
 }
 
 function publicBaseUrl(raw: string | undefined): string | undefined {
@@ -74,7 +111,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     fhirAllowlist: parseAllowlist(env.CDS_FHIR_ALLOWLIST),
     outboundMaxResponseBytes: intFromEnv(env, 'FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024),
     devKeyDir: resolve(env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys')),
+    cardView: cardViewFromEnv(env),
+    dataDir: resolve(env.DATA_DIR ?? join(projectRoot, 'data')),
+    auditRetentionDays: intFromEnv(env, 'AUDIT_RETENTION_DAYS', 365),
+    auditFullResources: booleanFromEnv(env, 'AUDIT_FULL_RESOURCES', false),
+    logLevel: logLevel(env.LOG_LEVEL),
+    shutdownTimeoutMs: intFromEnv(env, 'SHUTDOWN_TIMEOUT_MS', 25_000),
   };
+  if (env.DATABASE_URL) {
+    if (!/^postgres(ql)?:\/\//.test(env.DATABASE_URL)) throw new Error('DATABASE_URL must be a postgres:// URL (unset it to use the embedded SQLite file in DATA_DIR)');
+    config.databaseUrl = env.DATABASE_URL;
+  }
+  if (env.METRICS_TOKEN) config.metricsToken = env.METRICS_TOKEN;
   if (env.CDS_TRUSTED_ISSUERS) config.trustedIssuersFile = resolve(env.CDS_TRUSTED_ISSUERS);
   const base = publicBaseUrl(env.CDS_PUBLIC_BASE_URL);
   if (base !== undefined) config.publicBaseUrl = base;

@@ -275,6 +275,14 @@ describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', ()
     }
   });
 
+  test('fuzz regression: an order whose code.extension is an object, not an array → 400, not a 500', async () => {
+    const req = valid();
+    req.context.draftOrders.entry[0].resource.code.extension = { url: 'x', valueString: 'y' };
+    const { status, body } = await postHook(app, 'crd-order-sign', req);
+    expect(status).toBe(400);
+    expect(diagnostics(body)).toMatch(/\/code\/extension/);
+  });
+
   test('fuzz regression: a Coverage whose id is not a valid FHIR id → 400 (coverage information must reference it)', async () => {
     const req = valid();
     req.prefetch.coverage.entry[0].resource.id = 'cov|[';

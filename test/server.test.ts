@@ -9,6 +9,11 @@ import { loadConfig } from '../src/config.js';
 import { PolicyLoadError } from '../src/policy/load.js';
 import { startServer } from '../src/server.js';
 import { projectRoot } from './support/fixtures.js';
+import { scannedLogger } from './support/log-scan.js';
+
+// Each start opens the embedded SQLite database in a private data folder.
+const dataDir = mkdtempSync(join(tmpdir(), 'crd-data-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 // CDS_AUTH=off warns on the console by design; keep the test output clean and check it where it matters.
 let warn: ReturnType<typeof jest.spyOn>;
@@ -20,9 +25,9 @@ afterEach(() => warn.mockRestore());
 test('with no settings, the service starts with the shipped policies, requires a JWT, and trusts the local development key', async () => {
   const logs: Array<Record<string, unknown>> = [];
   const keyDir = mkdtempSync(join(tmpdir(), 'crd-devkey-'));
-  const server = await startServer({ ...loadConfig({ CDS_DEV_KEY_DIR: keyDir }), port: 0 }, (e) => logs.push(e));
+  const service = await startServer({ ...loadConfig({ CDS_DEV_KEY_DIR: keyDir, DATA_DIR: dataDir }), port: 0 }, scannedLogger(logs));
   try {
-    const { port } = server.address() as AddressInfo;
+    const { port } = service.server.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}/cds-services`;
     expect((await fetch(url)).status).toBe(401);
     const res = await fetch(url, { headers: { Authorization: `Bearer ${await signDevToken({ audience: url, keyDir })}` } });
@@ -31,21 +36,21 @@ test('with no settings, the service starts with the shipped policies, requires a
     expect(logs.find((e) => e.event === 'auth')).toMatchObject({ mode: 'required', issuers: ['https://sandbox.cds-hooks.org', 'urn:crd-dry-needling:dev-client'] });
     expect(logs.find((e) => e.event === 'listening')).toMatchObject({ policies: ['bcbsma-dry-needling', 'medica-central-mp9672'] });
   } finally {
-    server.close();
+    await service.stop();
     rmSync(keyDir, { recursive: true, force: true });
   }
 });
 
 test('CDS_AUTH=off answers without a JWT and says loudly that it is development only', async () => {
   const logs: Array<Record<string, unknown>> = [];
-  const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, (e) => logs.push(e));
+  const service = await startServer({ ...loadConfig({ CDS_AUTH: 'off', DATA_DIR: dataDir }), port: 0 }, scannedLogger(logs));
   try {
-    const { port } = server.address() as AddressInfo;
+    const { port } = service.server.address() as AddressInfo;
     expect((await fetch(`http://127.0.0.1:${port}/cds-services`)).status).toBe(200);
     expect(logs.find((e) => e.event === 'auth')).toMatchObject({ mode: 'off', warning: expect.stringMatching(/Development only/) });
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/authentication is DISABLED/));
   } finally {
-    server.close();
+    await service.stop();
   }
 });
 
@@ -69,12 +74,27 @@ describe('configuration that would be unsafe is refused at start-up', () => {
     ]);
   });
 
+  test('records and operations settings: DATABASE_URL must be postgres://, flags true/false, a known log level', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/crd' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ AUDIT_FULL_RESOURCES: 'yes' })).toThrow(/AUDIT_FULL_RESOURCES/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://crd@db:5432/crd', AUDIT_RETENTION_DAYS: '30', METRICS_TOKEN: 't', LOG_LEVEL: 'warn' })).toMatchObject({
+      databaseUrl: 'postgres://crd@db:5432/crd',
+      auditRetentionDays: 30,
+      auditFullResources: false,
+      metricsToken: 't',
+      logLevel: 'warn',
+      dataDir: join(projectRoot, 'data'),
+    });
+  });
+
   test('a trusted-issuers file that is missing, not JSON, holds a private key or lists an issuer twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'crd-issuers-'));
     const start = (content: string | undefined) => {
       const file = join(dir, `issuers-${Math.random()}.json`);
       if (content !== undefined) writeFileSync(file, content);
-      return startServer({ ...loadConfig({ CDS_TRUSTED_ISSUERS: file }), port: 0 }, () => undefined);
+      return startServer({ ...loadConfig({ CDS_TRUSTED_ISSUERS: file, DATA_DIR: dataDir }), port: 0 }, scannedLogger());
     };
     const key = { kty: 'EC', crv: 'P-384', kid: 'k1', x: 'AAAA', y: 'BBBB' };
     try {
@@ -95,7 +115,7 @@ test('a bad policy file stops start-up with a message naming the file and the JS
   try {
     cpSync(join(projectRoot, 'policies'), dir, { recursive: true });
     writeFileSync(join(dir, 'coverage', 'broken.json'), JSON.stringify({ id: 'broken', payer: 'bcbsma', title: 'x', service: 'dry-needling', versions: [], scope: ['definite'], links: [], overrideReasons: [], rules: [] }));
-    const start = startServer({ ...loadConfig({ POLICY_DIR: dir, CDS_AUTH: 'off' }), port: 0 }, () => undefined);
+    const start = startServer({ ...loadConfig({ POLICY_DIR: dir, CDS_AUTH: 'off', DATA_DIR: dataDir }), port: 0 }, scannedLogger());
     await expect(start).rejects.toThrow(PolicyLoadError);
     await expect(start).rejects.toThrow(/coverage\/broken\.json at \/versions: must NOT have fewer than 1 items/);
   } finally {
@@ -104,21 +124,21 @@ test('a bad policy file stops start-up with a message naming the file and the JS
 });
 
 test('headers too large for Node’s parser → 431 with an OperationOutcome, not a bare reset', async () => {
-  const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, () => undefined);
+  const service = await startServer({ ...loadConfig({ CDS_AUTH: 'off', DATA_DIR: dataDir }), port: 0 }, scannedLogger());
   try {
-    const { port } = server.address() as AddressInfo;
+    const { port } = service.server.address() as AddressInfo;
     const res = await fetch(`http://127.0.0.1:${port}/cds-services`, { headers: { Authorization: `Bearer ${'a'.repeat(20_000)}` } });
     expect(res.status).toBe(431);
     expect(await res.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'too-costly' }] });
   } finally {
-    server.close();
+    await service.stop();
   }
 });
 
 test('security headers (helmet) on every answer; CORS open to browser clients without credentials', async () => {
-  const server = await startServer({ ...loadConfig({ CDS_AUTH: 'off' }), port: 0 }, () => undefined);
+  const service = await startServer({ ...loadConfig({ CDS_AUTH: 'off', DATA_DIR: dataDir }), port: 0 }, scannedLogger());
   try {
-    const { port } = server.address() as AddressInfo;
+    const { port } = service.server.address() as AddressInfo;
     const res = await fetch(`http://127.0.0.1:${port}/cds-services`, { headers: { Origin: 'https://sandbox.cds-hooks.org' } });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
@@ -127,6 +147,6 @@ test('security headers (helmet) on every answer; CORS open to browser clients wi
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   } finally {
-    server.close();
+    await service.stop();
   }
 });

@@ -91,7 +91,7 @@ export class Child {
 function cleanEnv() {
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (/^(CDS_|POLICY_DIR$|PORT$|FHIR_TIMEOUT_MS$|BODY_LIMIT$|NODE_OPTIONS$|NODE_ENV$)/.test(name)) delete env[name];
+    if (/^(CDS_|POLICY_DIR$|PORT$|FHIR_TIMEOUT_MS$|BODY_LIMIT$|NODE_OPTIONS$|NODE_ENV$|DATA_DIR$|DATABASE_URL$|LOG_LEVEL$|METRICS_TOKEN$|CARD_VIEW$)/.test(name)) delete env[name];
   }
   return env;
 }

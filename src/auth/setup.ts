@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { projectRoot, type ServiceConfig } from '../config.js';
 import { ClientAuthenticator } from './client-authenticator.js';
 import { DEV_ISSUER, ensureDevKey } from './dev-key.js';
-import { MemoryReplayCache, type ReplayCache } from './replay-cache.js';
+import type { ReplayCache } from './replay-cache.js';
 import { loadTrustedIssuers, type TrustedIssuer } from './trusted-issuers.js';
 
 /** The example file shipped with the project: the public CDS Hooks Sandbox issuer. */
@@ -31,8 +31,8 @@ export async function trustedIssuers(config: ServiceConfig): Promise<TrustedIssu
   };
 }
 
-/** A ClientAuthenticator for `issuers`, fetching JWK Sets through the bounded outbound dispatcher. */
-export function clientAuthenticator(issuers: TrustedIssuer[], dispatcher: Dispatcher, replayCache: ReplayCache = new MemoryReplayCache()): ClientAuthenticator {
+/** A ClientAuthenticator for `issuers`, fetching JWK Sets through the bounded outbound dispatcher; jti replays are checked in `replayCache` (the records database). */
+export function clientAuthenticator(issuers: TrustedIssuer[], dispatcher: Dispatcher, replayCache: ReplayCache): ClientAuthenticator {
   const boundedFetch: typeof fetch = (input, init) => fetch(input, { ...init, dispatcher } as RequestInit);
   return new ClientAuthenticator(issuers, { replayCache, fetch: boundedFetch });
 }

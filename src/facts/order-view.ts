@@ -11,8 +11,8 @@ export interface OrderView {
 }
 
 function billingOptions(concept: CodeableConcept | undefined): CodeableConcept[] {
-  // Client data is untrusted JSON: an `extension` that is not an array holds no billing options.
-  const extensions: unknown = (concept as (CodeableConcept & { extension?: unknown }) | undefined)?.extension;
+  // Read before the order's types are checked (scope comes first): anything but an array is no extension.
+  const extensions: unknown = (concept as (CodeableConcept & { extension?: Extension[] }) | undefined)?.extension;
   return (Array.isArray(extensions) ? (extensions as Extension[]) : [])
     .filter((e) => e?.url === BILLING_OPTIONS_URL && e.valueCodeableConcept)
     .map((e) => e.valueCodeableConcept!);

@@ -19,20 +19,9 @@ export interface FeedbackRecord extends FeedbackEntry {
   receivedAt: string;
 }
 
-/** Where feedback is kept. In memory for now; the interface lets a database stand in. */
+/** Where feedback is kept: the records database (src/records/), committed before the POST is answered. */
 export interface FeedbackStore {
   record(entries: FeedbackRecord[]): Promise<void>;
-}
-
-/** Keeps the most recent `capacity` records of this process. */
-export class MemoryFeedbackStore implements FeedbackStore {
-  readonly records: FeedbackRecord[] = [];
-  constructor(private readonly capacity = 10_000) {}
-  record(entries: FeedbackRecord[]): Promise<void> {
-    this.records.push(...entries);
-    if (this.records.length > this.capacity) this.records.splice(0, this.records.length - this.capacity);
-    return Promise.resolve();
-  }
 }
 
 const text = { type: 'string', minLength: 1, maxLength: 1024 };

@@ -3,7 +3,7 @@ import type { ResolvedOrganization } from '../facts/payer.js';
 import type { HookRequest } from '../hooks/request.js';
 import { preconditionFailed } from '../http/errors.js';
 import type { Dispatcher } from 'undici';
-import { FhirAccessError, FhirServer } from './fhir-server.js';
+import { FhirAccessError, FhirServer, type FhirObserver } from './fhir-server.js';
 import { bundleResources, containedIn, isBundle, isOperationOutcome, isResource, referenceKey, ResourceIndex } from './references.js';
 
 /** How this call may reach the EHR's FHIR server (docs/security.md). */
@@ -14,6 +14,8 @@ export interface FhirAccess {
   allows: (baseUrl: string) => boolean;
   /** Bounded outbound HTTP (response-size cap, connect timeout). */
   dispatcher: Dispatcher;
+  /** Told the time and outcome of each query (metrics). */
+  observe?: FhirObserver;
 }
 
 export interface Resolved<T extends FhirResource = FhirResource> { resource: T; source: 'contained' | 'request' | 'fhir-server' }
@@ -67,6 +69,7 @@ export class ClinicalData {
         this.request.fhirAuthorization?.access_token,
         AbortSignal.timeout(remaining),
         this.access.dispatcher,
+        this.access.observe,
       );
     }
     return this.fhirServer;

@@ -17,6 +17,9 @@ export class FhirAccessError extends Error {
   }
 }
 
+/** Told the time and outcome of every query (the FHIR query metrics); never the URL or the token. */
+export type FhirObserver = (query: { operation: 'read' | 'search'; resourceType: string; seconds: number; failure?: FhirFailure }) => void;
+
 /**
  * The EHR's FHIR server as the request named it (`fhirServer` + `fhirAuthorization`), read with
  * fhir-kit-client. Every query of one hook call shares one deadline, so they run in parallel
@@ -31,6 +34,7 @@ export class FhirServer {
     accessToken: string | undefined,
     private readonly signal: AbortSignal,
     dispatcher: Dispatcher,
+    private readonly observe: FhirObserver = () => undefined,
   ) {
     const watched = watchingSize(dispatcher);
     this.tooLarge = watched.tooLarge;
@@ -56,27 +60,37 @@ export class FhirServer {
     return new FhirAccessError('unreachable', `${what}: the FHIR server could not be reached`);
   }
 
-  async read(resourceType: string, id: string): Promise<FhirResource> {
-    const what = `read ${resourceType}/${id}`;
+  /** Runs one query, telling the observer how long it took and how it failed, if it did. */
+  private async timed<T>(operation: 'read' | 'search', resourceType: string, what: string, query: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
+      const result = await query();
+      this.observe({ operation, resourceType, seconds: (performance.now() - started) / 1000 });
+      return result;
+    } catch (error) {
+      const failure = this.failure(error, what);
+      this.observe({ operation, resourceType, seconds: (performance.now() - started) / 1000, failure: failure.failure });
+      throw failure;
+    }
+  }
+
+  read(resourceType: string, id: string): Promise<FhirResource> {
+    const what = `read ${resourceType}/${id}`;
+    return this.timed('read', resourceType, what, async () => {
       const result: unknown = await this.client.read({ resourceType, id, options: { signal: this.signal } });
       if (isOperationOutcome(result)) throw new FhirAccessError('operation-outcome', `${what}: the server answered with an OperationOutcome`);
       if (!isResource(result) || result.resourceType !== resourceType) throw new FhirAccessError('invalid', `${what}: the answer is not a ${resourceType}`);
       return result;
-    } catch (error) {
-      throw this.failure(error, what);
-    }
+    });
   }
 
-  async search(resourceType: string, searchParams: Record<string, string>): Promise<Bundle> {
+  search(resourceType: string, searchParams: Record<string, string>): Promise<Bundle> {
     const what = `search ${resourceType}`;
-    try {
+    return this.timed('search', resourceType, what, async () => {
       const result: unknown = await this.client.search({ resourceType, searchParams, options: { signal: this.signal } });
       if (isOperationOutcome(result)) throw new FhirAccessError('operation-outcome', `${what}: the server answered with an OperationOutcome`);
       if (!isBundle(result)) throw new FhirAccessError('invalid', `${what}: the answer is not a Bundle`);
       return result;
-    } catch (error) {
-      throw this.failure(error, what);
-    }
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { ClinicalData, type FhirAccess } from '../fhir/clinical-data.js';
 import { buildResponse, emptyResponse } from '../respond/response.js';
 import type { CdsResponse } from '../respond/cds-types.js';
+import type { AnswerTrace } from '../respond/trace.js';
 import type { DecisionEngine } from './engine.js';
 import { evaluate } from './evaluate.js';
 import { checkOrder } from './order-schema.js';
@@ -9,8 +10,10 @@ import type { HookCall } from './request.js';
 
 export interface HookOutcome {
   response: CdsResponse;
-  /** For the log: ids and codes only (no names, no tokens). */
+  /** For the log and the audit: ids and codes only (no names, no tokens). */
   summary: { orders: string[]; determinations: string[]; notes: string[] };
+  /** Every coverage-information repetition and card of the response, for the records. */
+  trace: AnswerTrace;
 }
 
 /**
@@ -27,11 +30,16 @@ export async function handleHook(call: HookCall, engine: DecisionEngine, access:
   });
   for (const { order } of inScope) checkOrder(order);
   if (inScope.length === 0) {
-    return { response: emptyResponse(call.service.hook), summary: { orders: orders.map((o) => o.reference), determinations: [], notes: data.notes } };
+    return {
+      response: emptyResponse(call.service.hook),
+      summary: { orders: orders.map((o) => o.reference), determinations: [], notes: data.notes },
+      trace: { assertions: [], cards: [] },
+    };
   }
   const evaluation = await evaluate(call, data, engine, inScope);
+  const answer = buildResponse(call.service.hook, evaluation, call.options, engine.catalog.careSettings);
   return {
-    response: buildResponse(call.service.hook, evaluation, call.options, engine.catalog.careSettings),
+    ...answer,
     summary: {
       orders: orders.map((o) => o.reference),
       determinations: evaluation.orders.flatMap((o) =>

@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { AuthenticationFailure, type AuthenticatedClient, type ClientAuthenticator } from '../auth/client-authenticator.js';
-import { HttpError, operationOutcome } from './errors.js';
+import { HttpError, operationOutcome, serviceUnavailable } from './errors.js';
 
 /** 401 without saying why (cds-hooks.org best practices); the reason goes to the log only. */
 export const unauthorized = () =>
@@ -11,9 +10,9 @@ export const unauthorized = () =>
  * The `aud` a call must carry: the URL of the endpoint called (CDS Hooks 2.0 §Trusting CDS
  * Clients). Behind a proxy the public base URL is configured; otherwise it is read from the request.
  */
-export function endpointUrl(req: IncomingMessage, path: string, publicBaseUrl: string | undefined): string {
-  const protocol = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
-  return (publicBaseUrl ?? `${protocol}://${req.headers.host ?? 'localhost'}`) + path;
+export function endpointUrl(req: Request, publicBaseUrl: string | undefined): string {
+  const path = req.originalUrl.split('?')[0]!;
+  return (publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`) + path;
 }
 
 /** The verified client of each request. (Not a property on `req`: Node's `req.client` is the socket.) */
@@ -26,33 +25,30 @@ export function authenticatedClient(req: Request): AuthenticatedClient | undefin
 export interface AuthenticationOptions {
   authenticator: ClientAuthenticator;
   publicBaseUrl?: string;
-  log: (event: Record<string, unknown>) => void;
+  /** Told the reason of every refusal (the auth-failure metric). */
+  onFailure?: (reason: string) => void;
 }
 
 /**
- * The verified client of a call to `path`, or a 401 (with `WWW-Authenticate: Bearer`); logs only the
- * reason, `iss` and `jti` of a refusal, never the token. Express (requireClient) and the hook lane
- * both admit clients through here.
+ * Requires a verified client JWT; logs (through the request's logger) only the reason, `iss` and
+ * `jti` of a refusal, never the token.
  */
-export async function admitClient(options: AuthenticationOptions, req: IncomingMessage, res: ServerResponse, path: string): Promise<AuthenticatedClient> {
-  try {
-    return await options.authenticator.authenticate(req.headers.authorization, endpointUrl(req, path, options.publicBaseUrl));
-  } catch (error) {
-    if (!(error instanceof AuthenticationFailure)) throw error;
-    options.log({ event: 'auth-failed', path, reason: error.reason, iss: error.iss, jti: error.jti });
-    res.setHeader('WWW-Authenticate', 'Bearer');
-    throw unauthorized();
-  }
-}
-
-/** Requires a verified client JWT (see admitClient). */
 export function requireClient(options: AuthenticationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
-      clients.set(req, await admitClient(options, req, res, req.originalUrl.split('?')[0]!));
+      const client = await options.authenticator.authenticate(req.get('authorization'), endpointUrl(req, options.publicBaseUrl));
+      clients.set(req, client);
       next();
     } catch (error) {
-      next(error);
+      if (!(error instanceof AuthenticationFailure)) {
+        // The jti replay cache (the records database) did not answer: fail closed, and say it is temporary.
+        req.log.error({ event: 'auth-unavailable', error: error instanceof Error ? error.name : 'unknown' });
+        return next(serviceUnavailable('Authentication could not be completed; try again.'));
+      }
+      options.onFailure?.(error.reason);
+      req.log.warn({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
+      res.set('WWW-Authenticate', 'Bearer');
+      next(unauthorized());
     }
   };
 }

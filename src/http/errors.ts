@@ -36,21 +36,7 @@ export const unsupportedMediaType = (diagnostics: string) => new HttpError(415, 
 export const internalError = () =>
   new HttpError(500, operationOutcome('exception', 'The service could not process this request.'));
 
-export const invalidJson = () => badRequest('The request body is not valid JSON.');
+/** The records database could not be written or read: nothing is answered that was not recorded. */
+export const serviceUnavailable = (diagnostics: string) => new HttpError(503, operationOutcome('transient', diagnostics));
 
-export const bodyTooLarge = (limit: string) => payloadTooLarge(`The request body is larger than ${limit}.`);
-
-/**
- * Any failure as the answer it gets: an HttpError as it is; the body parser's failures (typed
- * errors with a `type`, or a 4xx `status`) as 4xx; anything else a 500 that says nothing more.
- */
-export function answerFor(error: unknown, bodyLimit: string): HttpError {
-  if (error instanceof HttpError) return error;
-  const type = (error as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.parse.failed') return invalidJson();
-  if (type === 'entity.too.large') return bodyTooLarge(bodyLimit);
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return unsupportedMediaType('The request body encoding is not supported.');
-  const status = (error as { status?: unknown } | undefined)?.status;
-  if (typeof status === 'number' && status < 500) return new HttpError(status, badRequest('The request could not be read.').outcome);
-  return internalError();
-}
+export const unauthorizedMetrics = () => new HttpError(401, operationOutcome('login', 'Send the metrics token as "Authorization: Bearer <token>".'));

@@ -93,9 +93,14 @@ function links(e: CoverageEvaluation): CdsLink[] {
 
 /**
  * One card per Coverage per distinct determination, naming the orders it concerns
- * (CRD davinci-crd.associated-resource: 2.0.1 strings, 2.2 references).
+ * (CRD davinci-crd.associated-resource: 2.0.1 strings, 2.2 references). Each card comes with the
+ * evaluation it reports (`basis`), for the records.
  */
-export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions, careSettings: CareSettingsDoc): CdsCard[] {
+export function coverageCards(
+  orders: OrderEvaluation[],
+  options: AnswerOptions,
+  careSettings: CareSettingsDoc,
+): Array<{ card: CdsCard; basis: CoverageEvaluation }> {
   const groups = new Map<string, Array<{ order: OrderEvaluation; evaluation: CoverageEvaluation }>>();
   for (const order of orders) {
     for (const evaluation of order.results) {
@@ -111,7 +116,7 @@ export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions,
     const { card } = e.determination.rule;
     const associated = [...new Set(group.map((g) => g.order.order.contextReference))];
     const suggestions = ruleSuggestions(e.determination.rule, [...new Set(group.map((g) => g.order))], careSettings);
-    return {
+    const answer: CdsCard = {
       uuid: randomUUID(),
       summary: renderTemplate(card.summary, templateValues(e)),
       indicator: card.indicator,
@@ -125,5 +130,6 @@ export function coverageCards(orders: OrderEvaluation[], options: AnswerOptions,
           options.crdVersion === '2.2' ? associated.map((reference) => ({ reference })) : associated,
       },
     };
+    return { card: answer, basis: e };
   });
 }

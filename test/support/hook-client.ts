@@ -8,11 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { RequestListener } from 'node:http';
+import type { Express } from 'express';
 import { ClientAuthenticator } from '../../src/auth/client-authenticator.js';
-import { MemoryReplayCache } from '../../src/auth/replay-cache.js';
 import type { TrustedIssuer } from '../../src/auth/trusted-issuers.js';
-import { MemoryFeedbackStore } from '../../src/feedback/feedback.js';
 import { FhirServerAllowlist } from '../../src/fhir/allowlist.js';
 import { boundedDispatcher } from '../../src/fhir/capped-fetch.js';
 import { createApp } from '../../src/http/app.js';
@@ -22,7 +20,10 @@ import { clientJwt, PUBLIC_BASE, testIssuers } from './clients.js';
 import { expectConformant } from './conformance.js';
 import { allowedTestServers } from './fhir-server.js';
 import { fixture, projectRoot, searchset } from './fixtures.js';
-import { registerRequestSecrets, serviceLogSink } from './log-scan.js';
+import type { SqlRecordStore } from '../../src/records/sql-store.js';
+import { ServiceMetrics } from '../../src/http/metrics.js';
+import { registerRequestSecrets, scannedLogger } from './log-scan.js';
+import { memoryStore } from './stores.js';
 
 export const SERVICE_IDS = {
   'order-sign': 'crd-order-sign',
@@ -38,9 +39,12 @@ export function shippedCatalog(): PolicyCatalog {
 }
 
 export interface TestApp {
-  app: RequestListener;
+  app: Express;
+  /** Everything the app logged (each line also went through the log scan). */
   logs: Array<Record<string, unknown>>;
-  feedback: MemoryFeedbackStore;
+  /** Its records database. */
+  records: SqlRecordStore;
+  metrics: ServiceMetrics;
 }
 
 /**
@@ -65,36 +69,41 @@ export interface TestAppOptions {
   bodyLimit?: string;
   /** Cap on a FHIR server's answer (default 5 MB, as the service's). */
   maxResponseBytes?: number;
+  /** The records database; a private in-memory SQLite one by default. */
+  records?: SqlRecordStore;
+  metricsToken?: string;
+  auditFullResources?: boolean;
 }
 
 /** Apps whose calls postHook signs (with the test EHR key, `aud` = PUBLIC_BASE + path). */
-const signed = new WeakSet<RequestListener>();
+const signed = new WeakSet<Express>();
 
 export function testApp(options: TestAppOptions = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
-  const feedback = new MemoryFeedbackStore();
+  const records = options.records ?? memoryStore();
+  const metrics = new ServiceMetrics();
   const auth = options.auth ?? 'required';
   const app = createApp({
     catalog: shippedCatalog(),
     fhirTimeoutMs: options.fhirTimeoutMs ?? 1500,
     bodyLimit: options.bodyLimit ?? '1mb',
-    log: (event) => {
-      serviceLogSink(event);
-      logs.push(event);
-    },
+    logger: scannedLogger(logs),
+    records,
+    metrics,
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+    ...(options.auditFullResources ? { auditFullResources: true } : {}),
     fhirAllowlist: new TestServersAllowlist(options.fhirAllowlist ?? []),
     ...(options.maxResponseBytes ? { outbound: boundedDispatcher({ maxResponseBytes: options.maxResponseBytes, connectTimeoutMs: 1000 }) } : {}),
-    feedback,
     ...(auth === 'required'
-      ? { auth: { authenticator: new ClientAuthenticator(options.issuers ?? testIssuers(), { replayCache: new MemoryReplayCache() }), publicBaseUrl: PUBLIC_BASE } }
+      ? { auth: { authenticator: new ClientAuthenticator(options.issuers ?? testIssuers(), { replayCache: records }), publicBaseUrl: PUBLIC_BASE } }
       : {}),
   });
   if (auth === 'required') signed.add(app);
-  return { app, logs, feedback };
+  return { app, logs, records, metrics };
 }
 
 /** The Authorization header a real EHR would send for `path` on `app` (none when authentication is off). */
-export async function authHeader(app: RequestListener, path: string): Promise<Record<string, string>> {
+export async function authHeader(app: Express, path: string): Promise<Record<string, string>> {
   return signed.has(app) ? { Authorization: `Bearer ${await clientJwt(path)}` } : {};
 }
 
@@ -104,7 +113,7 @@ export interface HookAnswer {
 }
 
 /** POSTs a hook request (an object, or raw text sent as is) and checks the answer's conformance. */
-export async function postHook(app: RequestListener, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
+export async function postHook(app: Express, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
   registerRequestSecrets(raw ? safeParse(body as string) : body);
   const path = `/cds-services/${serviceId}`;
   const call = request(app).post(path).set('Content-Type', 'application/json').set(await authHeader(app, path));

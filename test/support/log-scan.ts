@@ -4,6 +4,7 @@
  * request a test sent. `test/support/log-scan-setup.ts` fails the file if anything leaked.
  */
 import type { HumanName, Patient } from 'fhir/r4.js';
+import { createLogger, type Logger } from '../../src/http/logging.js';
 import { loadFixtures } from './fixtures.js';
 
 /** A JWS compact serialisation: base64url header starting `{"` (eyJ), payload, signature. */
@@ -51,4 +52,21 @@ export function serviceLogSink(event: Record<string, unknown>): void {
   const line = JSON.stringify(event);
   const found = findLeaks(line);
   if (found.length > 0) leaks.push(`${found.join(', ')} in ${line.slice(0, 300)}`);
+}
+
+/**
+ * A pino logger for a test app or server: every line it writes is parsed, scanned like all service
+ * logs, and kept in `logs` when given, so tests can look at what was logged.
+ */
+export function scannedLogger(logs?: Array<Record<string, unknown>>): Logger {
+  return createLogger({
+    level: 'debug',
+    destination: {
+      write(line: string) {
+        const event = JSON.parse(line) as Record<string, unknown>;
+        serviceLogSink(event);
+        logs?.push(event);
+      },
+    },
+  });
 }

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+
+export type { Logger };
+
+/**
+ * Paths redacted from anything logged, as a second line of defence: the code logs ids and codes
+ * only (docs/security.md), never a header, a token or a resource.
+ */
+const REDACT = [
+  'authorization',
+  '*.authorization',
+  'headers',
+  '*.headers',
+  'access_token',
+  '*.access_token',
+  'fhirAuthorization',
+  '*.fhirAuthorization',
+];
+
+/** The service's logger: one JSON object per line (pino), ISO time, level as a word. */
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  const settings = {
+    level: options.level ?? 'info',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+    redact: { paths: REDACT, censor: '[redacted]' },
+  };
+  // Default: synchronous writes to stdout, so nothing logged is lost when the process is killed.
+  return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A caller's `X-Request-Id` is kept when it is a plain token; otherwise (or without one) a UUID is made. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * One request id per request, echoed in the `X-Request-Id` response header and carried by every
+ * line logged through `req.log`; one line per request when it completes (method, path, status,
+ * time). Probes and scrapes are not logged.
+ */
+export function requestLogging(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    customAttributeKeys: { reqId: 'requestId', responseTime: 'ms' },
+    // req.log carries only the request id; the completion line adds method, path and status.
+    quietReqLogger: true,
+    wrapSerializers: false,
+    serializers: {
+      req: (req: IncomingMessage & { originalUrl?: string }) => ({ method: req.method, path: (req.originalUrl ?? req.url ?? '').split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+    },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessMessage: () => 'request completed',
+    customErrorMessage: () => 'request failed',
+    autoLogging: { ignore: (req) => QUIET.has((req.url ?? '').split('?')[0]!) },
+  });
+}
