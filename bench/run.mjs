@@ -26,8 +26,8 @@ const S = {
   connections: 10,
   durationS: quick ? 3 : 15,
   // Warm-up by request count: the JIT needs thousands of calls to settle, whatever the rate.
-  warmupRequests: quick ? 4000 : 15000,
-  soakS: quick ? 4 : 60,
+  warmupRequests: quick ? 2500 : 15000,
+  soakS: quick ? 3 : 60,
   latencyConnections: 4,
   latencyDurationS: quick ? 2 : 10,
   fhirDelayMs: 20,
@@ -268,7 +268,8 @@ try {
       progress(`authenticated: jose verifies ${rate.toFixed(0)} ES384 signatures/s in this process`);
       // A fixed number of requests per run (the same for baseline and service): each needs its own
       // token, signed beforehand. Sized so a run lasts about the set duration at the verify ceiling.
-      const amount = Math.ceil(rate * S.durationS);
+      // --quick: two seconds' worth at the verify ceiling (the service, slower, takes longer).
+      const amount = Math.ceil(rate * (quick ? 2 : S.durationS));
       const warm = Math.ceil(rate * (quick ? 1 : 4));
       const paths = [...new Set(mix.map((m) => m.path))];
       const perPath = (n) => {
