@@ -7,6 +7,10 @@ RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY card-view ./card-view
+# The build also compiles the JSON Schema validators ahead of time (scripts/compile-validators.mjs),
+# which reads the policy schemas.
+COPY scripts ./scripts
+COPY policies ./policies
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies (with the compiled driver), compiled code, the database

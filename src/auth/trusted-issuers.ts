@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
 import type { JSONWebKeySet } from 'jose';
+import { compileSchema } from '../validation/validators.js';
 
 /**
  * One CDS client issuer this deployment trusts (CDS Hooks 2.0 §Trusting CDS Clients: services
@@ -52,7 +52,7 @@ const schema = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile<TrustedIssuer[]>(schema);
+const validate = compileSchema<TrustedIssuer[]>(schema, { allErrors: true, strict: false });
 
 export class TrustedIssuersError extends Error {
   constructor(message: string) {

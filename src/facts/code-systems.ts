@@ -13,10 +13,14 @@ function systemKey(system: string): string {
     .replace(/\/+$/, '');
 }
 
+const SEEN_LIMIT = 1000;
+
 /** Normalises code-system URIs (OIDs, sloppy URLs, bare names) to one canonical URI, from data. */
 export class CodeSystemAliases {
   private readonly canonicalByKey = new Map<string, string>();
   private readonly names = new Map<string, string>();
+  /** Systems as clients spell them → canonical: a few spellings recur in every call. Bounded, as clients choose them. */
+  private readonly seen = new Map<string, string>();
 
   constructor(doc: CodeSystemsDoc) {
     for (const entry of doc.systems) {
@@ -30,7 +34,13 @@ export class CodeSystemAliases {
   canonical(system: unknown): string | undefined {
     // Client data is untrusted JSON: a system that is not a string is no system.
     if (typeof system !== 'string') return undefined;
-    return this.canonicalByKey.get(systemKey(system)) ?? system.trim();
+    let canonical = this.seen.get(system);
+    if (canonical === undefined) {
+      canonical = this.canonicalByKey.get(systemKey(system)) ?? system.trim();
+      if (this.seen.size >= SEEN_LIMIT) this.seen.clear();
+      this.seen.set(system, canonical);
+    }
+    return canonical;
   }
 
   /** A short name for a system ("CPT"), or the system itself. */

@@ -18,9 +18,17 @@ export function calendarDate(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const m = DATE.exec(value.trim());
   if (!m) return undefined;
-  const date = `${m[1]}-${m[2] ?? '01'}-${m[3] ?? '01'}`;
-  const parsed = new Date(`${date}T00:00:00Z`);
-  return Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date ? undefined : date;
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  // Checked by arithmetic, not through Date: this runs for every order and Coverage of every call.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return `${m[1]}-${m[2] ?? '01'}-${m[3] ?? '01'}`;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /**

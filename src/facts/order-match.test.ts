@@ -183,3 +183,11 @@ describe('edge cases of recognising dry needling', () => {
     expect(matcher.match(orderView(appointment))).toMatchObject({ matchedBy: 'code', billingCode: { code: '20560' } });
   });
 });
+
+describe('an order whose code.extension is not an array (untrusted JSON)', () => {
+  test('has no billing options, and still matches by its code', () => {
+    const code = { coding: [{ system: CPT, code: '20560' }], extension: '&.7a' } as unknown as CodeableConcept;
+    expect(orderView(order(code)).billingOptions).toEqual([]);
+    expect(matchCode(code)).toMatchObject({ certainty: 'definite', matchedBy: 'code' });
+  });
+});

@@ -21,13 +21,16 @@ export interface OrderMatch {
 
 const key = (system: string | undefined, code: string | undefined) => `${system ?? ''}|${code?.trim() ?? ''}`;
 
+/** The key under which a coding is looked up: canonical system and trimmed code. */
+export const codingKey = (systems: CodeSystemAliases, coding: Coding): string => key(systems.canonical(coding.system), coding.code);
+
 /** Recognises orders for one clinical service, from its data in policies/services/. */
 export class ServiceMatcher {
   private readonly codes: Set<string>;
   private readonly unlisted: Set<string>;
   private readonly excluded: Set<string>;
   /** Systems of the service's own codes (CPT): an order coded in them but not with them is another service. */
-  private readonly billingSystems: Set<string>;
+  readonly billingSystems: ReadonlySet<string>;
   private readonly patterns: RegExp[];
   private readonly exclusionPatterns: RegExp[];
 
@@ -50,6 +53,11 @@ export class ServiceMatcher {
     const billingCode: Coding = { system: this.systems.canonical(coding.system)!, code: coding.code!.trim() };
     if (coding.display) billingCode.display = coding.display;
     return { billingCode, codeLabel: `${this.systems.nameOf(coding.system)} ${billingCode.code}` };
+  }
+
+  /** Keys of the codes that name the service, listed or unlisted (see {@link codingKey}). */
+  get codeKeys(): string[] {
+    return [...this.codes, ...this.unlisted];
   }
 
   match(view: OrderView): OrderMatch | undefined {

@@ -30,6 +30,8 @@ export class PayerRegistry {
   private readonly byIdentifier = new Map<string, PayerEntry>();
   private readonly byName = new Map<string, PayerEntry>();
   private readonly systemNames = new Map<string, string>();
+  /** Names as clients write them → the payer they name (or none): the same few recur in every call. Bounded. */
+  private readonly seenNames = new Map<string, PayerEntry | undefined>();
 
   constructor(
     payers: readonly PayerEntry[],
@@ -59,7 +61,12 @@ export class PayerRegistry {
   }
 
   byNameOf(name: string | undefined): PayerEntry | undefined {
-    return typeof name === 'string' ? this.byName.get(normaliseName(name)) : undefined;
+    if (typeof name !== 'string') return undefined;
+    if (this.seenNames.has(name)) return this.seenNames.get(name);
+    const payer = this.byName.get(normaliseName(name));
+    if (this.seenNames.size >= 1000) this.seenNames.clear();
+    this.seenNames.set(name, payer);
+    return payer;
   }
 
   /**

@@ -1,6 +1,6 @@
-import { Ajv } from 'ajv';
 import type { Coding } from 'fhir/r4.js';
 import { badRequest } from '../http/errors.js';
+import { compileSchema } from '../validation/validators.js';
 
 /** One CDS Hooks 2.0 feedback entry (§Feedback), as stored. */
 export interface FeedbackEntry {
@@ -63,7 +63,7 @@ const schema = {
   },
 } as const;
 
-const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
+const validate = compileSchema(schema, { allErrors: false, strict: false });
 
 /** The feedback entries of a request body; 400 naming the first problem otherwise. Unknown fields are dropped. */
 export function parseFeedback(body: unknown): FeedbackEntry[] {

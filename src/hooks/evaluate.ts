@@ -100,14 +100,15 @@ export async function evaluate(
   }
 
   const notes = [...data.notes];
+  const now = today();
   const orders: OrderEvaluation[] = perOrder.map(({ order, match, coverages, setting }) => {
-    const dos = dateOfService(order.resource, order.appointment, today());
+    const dos = dateOfService(order.resource, order.appointment, now);
     const served = [...new Set(coverages.map((c) => keyOf(c)))].map((k) => (k ? facts.get(k) : undefined)).filter((f): f is CoverageFacts => f !== undefined);
     const active = served.filter((f) => isActiveOn(f.coverage, dos.date));
     // Several active Coverages: each is evaluated on its own. None active: C1 on the served ones.
     const evaluated = active.length > 0 ? active : served;
     const results = evaluated.flatMap((coverage): CoverageEvaluation[] => {
-      const decisions = decide(engine.catalog.policiesFor(coverage.payer.payer.id), {
+      const decisions = decide(engine.catalog.policiesFor(coverage.payer.payer.id, match.service), {
         match,
         dateOfService: dos,
         coverageActive: active.length > 0,

@@ -1,5 +1,5 @@
-import { Ajv, type ValidateFunction } from 'ajv';
 import { badRequest } from '../http/errors.js';
+import { compileSchema } from '../validation/validators.js';
 import type { OrderUnderReview } from './orders.js';
 
 /**
@@ -56,7 +56,7 @@ const SCHEMA = {
   },
 };
 
-let validate: ValidateFunction | undefined;
+const validate = compileSchema(SCHEMA, { allErrors: false, strict: false });
 
 /** Throws a 400 naming the order and the element when an in-scope order is malformed. */
 /**
@@ -83,7 +83,6 @@ export function checkOrder(order: OrderUnderReview): void {
       `${order.reference}${empty}`,
     ]);
   }
-  validate ??= new Ajv({ allErrors: false, strict: false }).compile(SCHEMA);
   if (validate(order.resource)) return;
   const error = validate.errors![0]!;
   throw badRequest(`The order ${order.reference} is not valid FHIR R4 at ${error.instancePath || '/'}: ${error.message ?? 'invalid'}.`, [

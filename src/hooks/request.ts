@@ -1,5 +1,6 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { badRequest } from '../http/errors.js';
+import { compileSchema } from '../validation/validators.js';
 import { requestSchema } from './request-schema.js';
 import type { HookName, ServiceDefinition } from './service-definitions.js';
 
@@ -47,8 +48,7 @@ export class RequestValidator {
   private readonly validators = new Map<HookName, ValidateFunction>();
 
   constructor(hooks: readonly HookName[]) {
-    const ajv = new Ajv({ allErrors: false, strict: false });
-    for (const hook of new Set(hooks)) this.validators.set(hook, ajv.compile(requestSchema(hook)));
+    for (const hook of new Set(hooks)) this.validators.set(hook, compileSchema(requestSchema(hook), { allErrors: false, strict: false }));
   }
 
   parse(service: ServiceDefinition, body: unknown): HookCall {

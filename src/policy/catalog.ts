@@ -8,9 +8,12 @@ import type {
   ProductLinesDoc,
 } from './types.js';
 
+const payerServiceKey = (payerId: string, serviceId: string) => `${payerId}\u0000${serviceId}`;
+
 /**
  * Everything the decision needs from policies/, validated and indexed once at start-up.
- * Policies are indexed by payer so a hook call looks up only the policies of the Coverage's payer.
+ * Policies are indexed by payer, and by payer and service, so a hook call looks up only the
+ * policies of the Coverage's payer about the order's service.
  */
 export class PolicyCatalog {
   readonly codeSystems: CodeSystemAliases;
@@ -18,6 +21,7 @@ export class PolicyCatalog {
   readonly services: ReadonlyMap<string, ClinicalServiceDoc>;
   readonly policies: readonly CoveragePolicyDoc[];
   private readonly policiesByPayer = new Map<string, CoveragePolicyDoc[]>();
+  private readonly policiesByPayerService = new Map<string, CoveragePolicyDoc[]>();
   private readonly productLineDisplay = new Map<ProductLine, string>();
 
   constructor(
@@ -38,6 +42,8 @@ export class PolicyCatalog {
       const list = this.policiesByPayer.get(policy.payer) ?? [];
       list.push(policy);
       this.policiesByPayer.set(policy.payer, list);
+      const key = payerServiceKey(policy.payer, policy.service);
+      this.policiesByPayerService.set(key, [...(this.policiesByPayerService.get(key) ?? []), policy]);
     }
     for (const line of docs.productLines.productLines) this.productLineDisplay.set(line.code, line.display);
   }
@@ -50,8 +56,10 @@ export class PolicyCatalog {
     return this.docs.careSettings;
   }
 
-  policiesFor(payerId: string): readonly CoveragePolicyDoc[] {
-    return this.policiesByPayer.get(payerId) ?? [];
+  /** The payer's policies; with a service, only those about it (a lookup, however many policies there are). */
+  policiesFor(payerId: string, serviceId?: string): readonly CoveragePolicyDoc[] {
+    const found = serviceId === undefined ? this.policiesByPayer.get(payerId) : this.policiesByPayerService.get(payerServiceKey(payerId, serviceId));
+    return found ?? [];
   }
 
   /** Payers that have at least one policy: the payers this service serves. */

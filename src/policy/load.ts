@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { compileSchema } from '../validation/validators.js';
 import { PolicyCatalog } from './catalog.js';
 import { checkPolicySemantics, checkRegistrySemantics, type SemanticProblem } from './semantics.js';
 import type {
@@ -51,11 +52,10 @@ function describe(error: ErrorObject): string {
  * CRD invariants of each determination, summary length). Any problem stops start-up.
  */
 export function loadPolicyCatalog(dir: string): PolicyCatalog {
-  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
   const validators = new Map<SchemaName, ValidateFunction>();
   for (const [name, file] of Object.entries(SCHEMAS) as Array<[SchemaName, string]>) {
     const schema = JSON.parse(readFileSync(join(dir, 'schemas', file), 'utf8')) as object;
-    validators.set(name, ajv.compile(schema));
+    validators.set(name, compileSchema(schema, { allErrors: true, strict: true, strictRequired: false }));
   }
 
   const problems: Array<{ file: string; path: string; message: string }> = [];

@@ -21,10 +21,23 @@ export function unknownPlaceholders(text: string): string[] {
     .filter((name) => !(PLACEHOLDERS as readonly string[]).includes(name));
 }
 
+/** Policy texts split once at their placeholders: literal, name, literal, name, ..., literal. */
+const compiled = new Map<string, string[]>();
+
 export function renderTemplate(text: string, values: TemplateValues): string {
-  return text.replace(PLACEHOLDER, (whole, name: string) =>
-    name in values ? values[name as keyof TemplateValues] : whole,
-  );
+  let parts = compiled.get(text);
+  if (!parts) {
+    parts = text.split(PLACEHOLDER);
+    // Policy texts are a fixed set loaded at start-up; the bound only guards against misuse.
+    if (compiled.size >= 10_000) compiled.clear();
+    compiled.set(text, parts);
+  }
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const name = parts[i]!;
+    out += (name in values ? values[name as keyof TemplateValues] : `{${name}}`) + parts[i + 1]!;
+  }
+  return out;
 }
 
 /** Compiles a policy-data pattern; patterns are case-insensitive unless marked otherwise. */

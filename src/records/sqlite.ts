@@ -3,13 +3,27 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SCHEMA_MIGRATIONS_DDL, type Migration, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
 
+/** A write waiting for the next commit. */
+interface PendingWrite {
+  statements: Statement[];
+  resolve: (changes: number[]) => void;
+  reject: (error: Error) => void;
+}
+
 /**
  * The embedded default: one SQLite file (better-sqlite3), no server. WAL lets readers work while a
  * write commits; `synchronous = FULL` makes each commit durable before the answer is sent, even
  * across a power cut. Calls are synchronous and short, so the event loop is held only briefly.
+ *
+ * Group commit: the durable commit (an fsync) costs far more than the rows, and made one hook call
+ * per commit the ceiling of the whole service (docs/performance.md). Writes asked for in one turn
+ * of the event loop are committed together, each in its own savepoint so that one failing write
+ * undoes only itself; every caller hears back only once the shared commit is durable.
  */
 export class SqliteDatabase implements SqlDatabase {
   readonly engine = 'sqlite' as const;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -30,12 +44,43 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   write(statements: Statement[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ statements, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits every pending write in one transaction (better-sqlite3 nests each as a savepoint). */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const one = this.db.transaction((statements: Statement[]) => statements.map((s) => this.prepared(s.sql).run(...s.params).changes));
+    const all = this.db.transaction(() =>
+      batch.map((w) => {
+        try {
+          return { changes: one(w.statements) };
+        } catch (error) {
+          return { error: error as Error };
+        }
+      }),
+    );
+    let outcomes: Array<{ changes?: number[]; error?: Error }>;
     try {
-      const run = this.db.transaction(() => statements.map((s) => this.prepared(s.sql).run(...s.params).changes));
-      return Promise.resolve(run.immediate());
+      outcomes = all.immediate();
     } catch (error) {
-      return Promise.reject(error as Error);
+      for (const w of batch) w.reject(error as Error);
+      return;
     }
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.error) w.reject(outcome.error);
+      else w.resolve(outcome.changes!);
+    });
   }
 
   read<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
@@ -78,7 +123,10 @@ export class SqliteDatabase implements SqlDatabase {
   }
 
   close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.flush(); // what was asked for before closing is committed
+      this.db.close();
+    }
     return Promise.resolve();
   }
 }

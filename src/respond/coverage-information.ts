@@ -67,5 +67,7 @@ export function annotatedOrder<T extends FhirResource>(order: T, repetitions: Ex
   const coverages = new Set(repetitions.map(coverageOf));
   const existing = Array.isArray((order as { extension?: unknown }).extension) ? ((order as { extension: Extension[] }).extension) : [];
   const kept = existing.filter((e) => !(e?.url === COVERAGE_INFORMATION_URL && coverages.has(coverageOf(e))));
-  return { ...structuredClone(order), extension: [...structuredClone(kept), ...repetitions] };
+  // A shallow copy: the request is parsed for this call alone and nothing changes it, so the answer
+  // may share its untouched parts (a deep clone cost more than the rest of building the answer).
+  return { ...order, extension: [...kept, ...repetitions] };
 }

@@ -25,7 +25,8 @@ export function ruleSuggestions(rule: PolicyRule, orders: OrderEvaluation[], car
         actions: requests.map((order) => ({
           type: 'update' as const,
           description: `Record ServiceRequest/${order.id} as ${suggestion.recordCareSetting} (category ${code})`,
-          resource: { ...structuredClone(order), category: [...(Array.isArray(order.category) ? structuredClone(order.category) : []), category] },
+          // Shallow, as in annotatedOrder: the request is this call's own and is never changed.
+          resource: { ...order, category: [...(Array.isArray(order.category) ? order.category : []), category] },
         })),
       },
     ];
