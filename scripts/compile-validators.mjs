@@ -22,4 +22,5 @@ new RequestValidator(serviceDefinitions(catalog).map((s) => s.hook));
 const file = dist('validation/precompiled.cjs');
 const schemas = compiledSchemas();
 writeFileSync(file, precompiledModule(schemas));
-console.log(`compile-validators: ${schemas.length} JSON Schema validators written to ${fileURLToPath(file)}`);
+// On stderr: `npm run -s token` prints the token on stdout after a build, for `$(...)` in a shell.
+console.error(`compile-validators: ${schemas.length} JSON Schema validators written to ${fileURLToPath(file)}`);
