@@ -28,17 +28,10 @@ export interface AssertionRepetition {
 }
 
 /** The determination behind one card, so feedback (which names only the card uuid) can be counted. */
-export interface CardBasis {
-  card: string;
-  assertionId: string;
-  coverage: string;
-  payer: string;
-  policy: string;
-  policyVersion: string;
-  rule: string;
-  covered: string;
-  paNeeded?: string;
-}
+export type CardBasis = { card: string } & Pick<
+  AssertionRepetition,
+  'assertionId' | 'coverage' | 'payer' | 'policy' | 'policyVersion' | 'rule' | 'covered' | 'paNeeded'
+>;
 
 /** What one answer asserted, beside the CDS Hooks response itself. */
 export interface AnswerTrace {
