@@ -55,6 +55,11 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
 }
 
+/** `CDS_DEV_KEY_DIR`, else `.dev-keys/` in the project: where the local development key pair lives. */
+export function devKeyDirFrom(env: NodeJS.ProcessEnv): string {
+  return resolve(env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys'));
+}
+
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -110,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     auth,
     fhirAllowlist: parseAllowlist(env.CDS_FHIR_ALLOWLIST),
     outboundMaxResponseBytes: intFromEnv(env, 'FHIR_MAX_RESPONSE_BYTES', 5 * 1024 * 1024),
-    devKeyDir: resolve(env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys')),
+    devKeyDir: devKeyDirFrom(env),
     cardView: cardViewFromEnv(env),
     dataDir: resolve(env.DATA_DIR ?? join(projectRoot, 'data')),
     auditRetentionDays: intFromEnv(env, 'AUDIT_RETENTION_DAYS', 365),

@@ -13,7 +13,7 @@ import type { ReplayCache } from './replay-cache.js';
 import { isFetchableKeyUrl, type TrustedIssuer } from './trusted-issuers.js';
 
 /** CDS Hooks 2.0 §JWT Signing Algorithm: ES384 and RS384 recommended; never `none`, never HMAC. */
-export const CLIENT_ALGORITHMS = ['ES384', 'RS384'] as const;
+const CLIENT_ALGORITHMS = ['ES384', 'RS384'] as const;
 
 /** Who called, once the JWT is verified; only ids, safe to log. */
 export interface AuthenticatedClient {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JSONWebKeySet } from 'jose';
-import { projectRoot } from '../config.js';
+import { devKeyDirFrom } from '../config.js';
 
 /**
  * The local development client: an ES384 key pair generated on this machine the first time it is
@@ -13,7 +13,7 @@ import { projectRoot } from '../config.js';
  */
 export const DEV_ISSUER = 'urn:crd-dry-needling:dev-client';
 
-export const defaultDevKeyDir = (env: NodeJS.ProcessEnv = process.env): string => resolve(env.CDS_DEV_KEY_DIR ?? join(projectRoot, '.dev-keys'));
+export const defaultDevKeyDir = (): string => devKeyDirFrom(process.env);
 
 export interface DevKey {
   kid: string;

@@ -62,7 +62,7 @@ export class TrustedIssuersError extends Error {
 }
 
 /** Checks a trusted-issuers document; `source` names it in errors. Private keys are refused. */
-export function parseTrustedIssuers(document: unknown, source: string): TrustedIssuer[] {
+function parseTrustedIssuers(document: unknown, source: string): TrustedIssuer[] {
   if (!validate(document)) {
     const first = validate.errors?.[0];
     const hint = first?.keyword === 'false schema' ? 'a private key member (d, p, q) must never be here' : first?.message;

@@ -10,7 +10,7 @@ export const unauthorized = () =>
  * The `aud` a call must carry: the URL of the endpoint called (CDS Hooks 2.0 §Trusting CDS
  * Clients). Behind a proxy the public base URL is configured; otherwise it is read from the request.
  */
-export function endpointUrl(req: Request, publicBaseUrl: string | undefined): string {
+function endpointUrl(req: Request, publicBaseUrl: string | undefined): string {
   const path = req.originalUrl.split('?')[0]!;
   return (publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`) + path;
 }
