@@ -1,12 +1,11 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import type { Express } from 'express';
 import { clientAuthenticator, trustedIssuers } from './auth/setup.js';
 import { TrustedIssuersError } from './auth/trusted-issuers.js';
 import { loadConfig, type ServiceConfig } from './config.js';
 import { FhirServerAllowlist } from './fhir/allowlist.js';
 import { boundedDispatcher } from './fhir/capped-fetch.js';
-import { createApp, type AppOptions } from './http/app.js';
+import { createApp, type AppOptions, type ServiceApp } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { createLogger, type Logger } from './http/logging.js';
 import { ServiceMetrics } from './http/metrics.js';
@@ -20,7 +19,7 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface RunningService {
   server: Server;
-  app: Express;
+  app: ServiceApp;
   records: RecordStore;
   /** Graceful stop: not ready, no new connections, requests in flight finish (until the deadline), then the database closes. */
   stop(): Promise<void>;
@@ -88,7 +87,7 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
     log.info({ event: 'records', engine: records.engine, ...(records.engine === 'sqlite' ? { dataDir: config.dataDir } : {}), auditRetentionDays: config.auditRetentionDays, auditFullResources: config.auditFullResources });
     const app = createApp(options);
     const server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.port, () => resolve(listening));
+      const listening = createServer(app).listen(config.port, () => resolve(listening));
       listening.on('error', reject);
       answerClientErrors(listening);
     });
@@ -97,7 +96,7 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
-        markDraining(app);
+        markDraining(app.express);
         clearInterval(pruner);
         await closeServer(server, config.shutdownTimeoutMs);
         await records.close();

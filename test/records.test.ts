@@ -6,7 +6,7 @@
 import canonicalize from 'canonicalize';
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import type { Express } from 'express';
+import type { ServiceApp } from '../src/http/app.js';
 import { clientJwt, TEST_ISSUER } from './support/clients.js';
 import { authHeader, coverageInfo, example, postHook, testApp, type TestApp } from './support/hook-client.js';
 import { findLeaks } from './support/log-scan.js';
@@ -14,11 +14,11 @@ import { ENGINES, secondStore, testStore, type TestStore } from './support/store
 
 const sha256 = (value: unknown) => createHash('sha256').update(canonicalize(value)!).digest('hex');
 
-async function get(app: Express, path: string) {
+async function get(app: ServiceApp, path: string) {
   return await request(app).get(path).set(await authHeader(app, path.split('?')[0]!));
 }
 
-async function postFeedback(app: Express, serviceId: string, body: unknown) {
+async function postFeedback(app: ServiceApp, serviceId: string, body: unknown) {
   const path = `/cds-services/${serviceId}/feedback`;
   return await request(app).post(path).set(await authHeader(app, path)).send(body as object);
 }

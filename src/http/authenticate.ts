@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import { AuthenticationFailure, type AuthenticatedClient, type ClientAuthenticator } from '../auth/client-authenticator.js';
 import { HttpError, operationOutcome, serviceUnavailable } from './errors.js';
 
@@ -8,11 +10,13 @@ export const unauthorized = () =>
 
 /**
  * The `aud` a call must carry: the URL of the endpoint called (CDS Hooks 2.0 §Trusting CDS
- * Clients). Behind a proxy the public base URL is configured; otherwise it is read from the request.
+ * Clients). Behind a proxy the public base URL is configured; otherwise it is read from the request
+ * (the scheme from the socket: no proxy header is trusted).
  */
-function endpointUrl(req: Request, publicBaseUrl: string | undefined): string {
-  const path = req.originalUrl.split('?')[0]!;
-  return (publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`) + path;
+function endpointUrl(req: IncomingMessage, path: string, publicBaseUrl: string | undefined): string {
+  if (publicBaseUrl !== undefined) return publicBaseUrl + path;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  return `${scheme}://${req.headers.host ?? 'localhost'}${path}`;
 }
 
 /** The verified client of each request. (Not a property on `req`: Node's `req.client` is the socket.) */
@@ -30,25 +34,41 @@ export interface AuthenticationOptions {
 }
 
 /**
- * Requires a verified client JWT; logs (through the request's logger) only the reason, `iss` and
- * `jti` of a refusal, never the token.
+ * Verifies the client JWT of a request to `path` (no query string) and returns the client, or
+ * throws the answer: a bare 401, or a 503 when the jti replay cache (the records database) does not
+ * answer (fail closed). Logs only the reason, `iss` and `jti` of a refusal, never the token. Used
+ * by the hook endpoint (node:http) and, through {@link requireClient}, by the Express routes;
+ * `context` (the request id) is added to what it logs.
  */
+export async function admitClient(
+  options: AuthenticationOptions,
+  req: IncomingMessage,
+  path: string,
+  log: Logger,
+  context: Record<string, unknown> = {},
+): Promise<AuthenticatedClient> {
+  try {
+    return await options.authenticator.authenticate(req.headers.authorization, endpointUrl(req, path, options.publicBaseUrl));
+  } catch (error) {
+    if (!(error instanceof AuthenticationFailure)) {
+      log.error({ ...context, event: 'auth-unavailable', error: error instanceof Error ? error.name : 'unknown' });
+      throw serviceUnavailable('Authentication could not be completed; try again.');
+    }
+    options.onFailure?.(error.reason);
+    log.warn({ ...context, event: 'auth-failed', path, reason: error.reason, iss: error.iss, jti: error.jti });
+    throw unauthorized();
+  }
+}
+
+/** {@link admitClient} as Express middleware; a refusal carries `WWW-Authenticate: Bearer`. */
 export function requireClient(options: AuthenticationOptions): RequestHandler {
   return async (req, res, next) => {
     try {
-      const client = await options.authenticator.authenticate(req.get('authorization'), endpointUrl(req, options.publicBaseUrl));
-      clients.set(req, client);
+      clients.set(req, await admitClient(options, req, req.originalUrl.split('?')[0]!, req.log));
       next();
     } catch (error) {
-      if (!(error instanceof AuthenticationFailure)) {
-        // The jti replay cache (the records database) did not answer: fail closed, and say it is temporary.
-        req.log.error({ event: 'auth-unavailable', error: error instanceof Error ? error.name : 'unknown' });
-        return next(serviceUnavailable('Authentication could not be completed; try again.'));
-      }
-      options.onFailure?.(error.reason);
-      req.log.warn({ event: 'auth-failed', path: req.originalUrl.split('?')[0], reason: error.reason, iss: error.iss, jti: error.jti });
-      res.set('WWW-Authenticate', 'Bearer');
-      next(unauthorized());
+      if (error instanceof HttpError && error.status === 401) res.set('WWW-Authenticate', 'Bearer');
+      next(error);
     }
   };
 }

@@ -40,3 +40,19 @@ export const internalError = () =>
 export const serviceUnavailable = (diagnostics: string) => new HttpError(503, operationOutcome('transient', diagnostics));
 
 export const unauthorizedMetrics = () => new HttpError(401, operationOutcome('login', 'Send the metrics token as "Authorization: Bearer <token>".'));
+
+/**
+ * The answer for anything a request handler threw: an HttpError as it is; the body parser's
+ * failures (bad JSON, too large, an encoding or charset it cannot read, an aborted upload) as the
+ * 4xx they are; anything else is unexpected: undefined, and the caller answers 500 and logs it.
+ */
+export function clientErrorOf(error: unknown, bodyLimit: string): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  const type = (error as { type?: string } | null)?.type;
+  if (type === 'entity.parse.failed') return badRequest('The request body is not valid JSON.');
+  if (type === 'entity.too.large') return payloadTooLarge(`The request body is larger than ${bodyLimit}.`);
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return unsupportedMediaType('The request body encoding is not supported.');
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new HttpError(status, badRequest('The request could not be read.').outcome);
+  return undefined;
+}

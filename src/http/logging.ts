@@ -37,6 +37,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** A caller's `X-Request-Id` is kept when it is a plain token; otherwise (or without one) a UUID is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The request's id: the caller's `X-Request-Id` when it is a plain token, otherwise a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 const QUIET = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
@@ -48,8 +54,7 @@ export function requestLogging(logger: Logger) {
   return pinoHttp({
     logger,
     genReqId: (req, res) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      const id = requestIdOf(req);
       res.setHeader('X-Request-Id', id);
       return id;
     },

@@ -8,12 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
-import type { Express } from 'express';
 import { ClientAuthenticator } from '../../src/auth/client-authenticator.js';
 import type { TrustedIssuer } from '../../src/auth/trusted-issuers.js';
 import { FhirServerAllowlist } from '../../src/fhir/allowlist.js';
 import { boundedDispatcher } from '../../src/fhir/capped-fetch.js';
-import { createApp } from '../../src/http/app.js';
+import { createApp, type ServiceApp } from '../../src/http/app.js';
 import { loadPolicyCatalog } from '../../src/policy/load.js';
 import type { PolicyCatalog } from '../../src/policy/catalog.js';
 import { clientJwt, PUBLIC_BASE, testIssuers } from './clients.js';
@@ -39,7 +38,7 @@ export function shippedCatalog(): PolicyCatalog {
 }
 
 export interface TestApp {
-  app: Express;
+  app: ServiceApp;
   /** Everything the app logged (each line also went through the log scan). */
   logs: Array<Record<string, unknown>>;
   /** Its records database. */
@@ -76,7 +75,7 @@ export interface TestAppOptions {
 }
 
 /** Apps whose calls postHook signs (with the test EHR key, `aud` = PUBLIC_BASE + path). */
-const signed = new WeakSet<Express>();
+const signed = new WeakSet<ServiceApp>();
 
 export function testApp(options: TestAppOptions = {}): TestApp {
   const logs: Array<Record<string, unknown>> = [];
@@ -103,7 +102,7 @@ export function testApp(options: TestAppOptions = {}): TestApp {
 }
 
 /** The Authorization header a real EHR would send for `path` on `app` (none when authentication is off). */
-export async function authHeader(app: Express, path: string): Promise<Record<string, string>> {
+export async function authHeader(app: ServiceApp, path: string): Promise<Record<string, string>> {
   return signed.has(app) ? { Authorization: `Bearer ${await clientJwt(path)}` } : {};
 }
 
@@ -113,7 +112,7 @@ export interface HookAnswer {
 }
 
 /** POSTs a hook request (an object, or raw text sent as is) and checks the answer's conformance. */
-export async function postHook(app: Express, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
+export async function postHook(app: ServiceApp, serviceId: string, body: unknown, raw = false): Promise<HookAnswer> {
   registerRequestSecrets(raw ? safeParse(body as string) : body);
   const path = `/cds-services/${serviceId}`;
   const call = request(app).post(path).set('Content-Type', 'application/json').set(await authHeader(app, path));
