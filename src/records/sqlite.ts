@@ -1,11 +1,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { withFingerprints } from './fingerprint.mjs';
 import { SCHEMA_MIGRATIONS_DDL, type Migration, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
 
 /** A write waiting for the next commit. */
 interface PendingWrite {
   statements: Statement[];
+  documents: readonly unknown[];
   resolve: (changes: number[]) => void;
   reject: (error: Error) => void;
 }
@@ -43,9 +45,9 @@ export class SqliteDatabase implements SqlDatabase {
     return statement;
   }
 
-  write(statements: Statement[]): Promise<number[]> {
+  write(statements: Statement[], documents: readonly unknown[] = []): Promise<number[]> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ statements, resolve, reject });
+      this.pending.push({ statements, documents, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -59,11 +61,11 @@ export class SqliteDatabase implements SqlDatabase {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const one = this.db.transaction((statements: Statement[]) => statements.map((s) => this.prepared(s.sql).run(...s.params).changes));
+    const one = this.db.transaction((statements: Array<{ sql: string; params: SqlValue[] }>) => statements.map((s) => this.prepared(s.sql).run(...s.params).changes));
     const all = this.db.transaction(() =>
       batch.map((w) => {
         try {
-          return { changes: one(w.statements) };
+          return { changes: one(withFingerprints(w.statements, w.documents)) };
         } catch (error) {
           return { error: error as Error };
         }
