@@ -2,9 +2,9 @@
 /**
  * Fingerprints of documents (the orders a hook call answered): SHA-256, hex, of the RFC 8785
  * canonical JSON, so that a claim system holding the order can recompute it whatever its key order
- * or whitespace. Computed by the database engines as they write (sqlite.ts, postgres.ts), once per
- * order per call. Plain JavaScript, so that a worker thread, which Node loads without TypeScript,
- * can run it too.
+ * or whitespace. Computed by the engines as they write, once per order per call: SQLite in its worker
+ * thread (sqlite-worker.mjs), PostgreSQL in-process (postgres.ts). Plain JavaScript, for the worker
+ * thread's sake (sqlite.ts says why).
  */
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';

@@ -8,8 +8,8 @@ export type SqlValue = string | number | null;
 /**
  * A parameter the engine fills in as it writes: the fingerprint (SHA-256, hex, of the RFC 8785
  * canonical JSON) of `documents[fingerprintOf]`, the documents given with the write. Each document is
- * fingerprinted once per write, by the engine as it writes (src/records/fingerprint.mjs), rather than
- * once per repetition while the answer is built.
+ * fingerprinted once per write, by the engine (src/records/fingerprint.mjs): SQLite in its worker
+ * thread, PostgreSQL in-process; so the main thread spends nothing on it with SQLite.
  */
 export interface Fingerprint {
   fingerprintOf: number;

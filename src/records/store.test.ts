@@ -245,7 +245,7 @@ test('the SQLite database is a file in WAL mode with full synchronous commits', 
   try {
     expect(await db.read('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await db.read('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
-    expect(db.integrityCheck()).toBe('ok');
+    expect(await db.integrityCheck()).toBe('ok');
   } finally {
     await db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -23,11 +23,12 @@ export function postgresUrl(): string {
   return url;
 }
 
-/** A fresh in-memory SQLite store with the schema applied (synchronous, so test apps can be built at module level). */
+/**
+ * A fresh in-memory SQLite store (synchronous, so test apps can be built at module level). Its
+ * worker applies the schema as it opens, before any call; a failing migration fails every call.
+ */
 export function memoryStore(): SqlRecordStore {
-  const db = new SqliteDatabase(':memory:');
-  db.migrateNow(loadMigrations());
-  return new SqlRecordStore(db);
+  return new SqlRecordStore(new SqliteDatabase(':memory:', { migrations: loadMigrations() }));
 }
 
 export interface TestStore {
