@@ -4,17 +4,18 @@
  * why this file is JavaScript). better-sqlite3 is synchronous: here its statements and the fsync
  * of each commit block this thread, never the service's event loop.
  *
- * Requests arrive by message and are answered by message, in the order they were sent. Group
- * commit: writes that arrive while the thread is busy (committing the previous batch, for instance)
- * are committed together in ONE durable transaction, each in its own savepoint so that a failing
- * write undoes only itself; their answers are posted only once that commit is durable. Any other
- * request first commits the writes sent before it, so it sees them (a read after a write, a write
- * after a migration: the order sent is the order applied).
+ * Requests arrive on the port in batches (arrays) and are answered on it, in the order they were
+ * sent. The main thread sends one batch at a time: what it is asked for while a batch is here goes
+ * in the next one (sqlite.ts). Group commit: the writes of a batch, with any others that arrive
+ * before this thread's next turn, are committed together in ONE durable transaction, each in its
+ * own savepoint so that a failing write undoes only itself; their answers are posted only once that
+ * commit is durable. Any other request first commits the writes sent before it, so it sees them (a
+ * read after a write, a write after a migration: the order sent is the order applied).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { withFingerprints } from './fingerprint.mjs';
 
 /** @typedef {import('./sql.js').Migration} Migration */
@@ -22,11 +23,12 @@ import { withFingerprints } from './fingerprint.mjs';
 /** @typedef {import('./sql.js').Statement} Statement */
 
 /**
- * What the thread opens (its `workerData`).
+ * What the thread opens, and the port it is asked on: its `workerData`.
  * @typedef {object} Setup
  * @property {string} file a path, or `:memory:` for a private in-memory database
  * @property {string} schemaMigrationsDdl the `schema_migrations` table (sql.ts)
  * @property {Migration[]} migrations applied as the connection opens (before any request)
+ * @property {import('node:worker_threads').MessagePort} port requests come in on it (arrays, in order), answers go out on it (arrays)
  */
 
 /**
@@ -40,10 +42,10 @@ import { withFingerprints } from './fingerprint.mjs';
  * @typedef {{ id: number, ok: true, value: unknown } | { id: number, ok: false, error: ErrorInfo }} Reply
  */
 
-if (!parentPort) throw new Error('sqlite-worker.mjs runs as a worker thread, started by src/records/sqlite.ts');
-const port = parentPort;
+if (isMainThread) throw new Error('sqlite-worker.mjs runs as a worker thread, started by src/records/sqlite.ts');
 /** @type {Setup} */
 const setup = workerData;
+const { port } = setup;
 
 /**
  * What the main thread needs of an error: better-sqlite3's SqliteError does not survive a message.
@@ -203,23 +205,25 @@ function run(request) {
   }
 }
 
-port.on('message', (/** @type {Request} */ request) => {
-  if (request.kind === 'write') {
-    pending.push(request);
-    // Whatever else arrives before this thread's next turn joins the same commit.
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
+port.on('message', (/** @type {Request[]} */ requests) => {
+  for (const request of requests) {
+    if (request.kind === 'write') {
+      pending.push(request);
+      continue;
     }
-    return;
+    flush();
+    /** @type {Reply} */
+    let reply;
+    try {
+      reply = { id: request.id, ok: true, value: run(request) };
+    } catch (error) {
+      reply = failed(request.id, error);
+    }
+    port.postMessage([reply]);
   }
-  flush();
-  /** @type {Reply} */
-  let reply;
-  try {
-    reply = { id: request.id, ok: true, value: run(request) };
-  } catch (error) {
-    reply = failed(request.id, error);
+  // Whatever else has arrived by this thread's next turn joins the same commit.
+  if (pending.length > 0 && !flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
   }
-  port.postMessage([reply]);
 });

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { SCHEMA_MIGRATIONS_DDL, type Migration, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
 import type { ErrorInfo, Reply, Request, Setup } from './sqlite-worker.mjs';
 
@@ -28,61 +28,115 @@ function errorFrom(info: ErrorInfo): Error {
 }
 
 /**
- * One worker thread and the calls waiting for its answers. The thread is referenced (keeps the
- * process alive) only while a call waits, so an idle database never holds a process or Jest open.
+ * One worker thread and the calls waiting for its answers.
+ *
+ * One batch of requests is with the worker at a time: what is asked for meanwhile waits in the
+ * outbox and goes as the next batch the moment the last answer is in, so the writes of a batch
+ * share one commit (one fsync) however fast they come, and the worker is never more than one
+ * commit behind. Answers are taken as soon as they are there: on the next call, synchronously
+ * (`receiveMessageOnPort`), or else on the port's message event. Without that, an answer that
+ * arrived while the event loop was busy with other requests would wait for the end of that turn,
+ * and every caller of the batch with it.
+ *
+ * The thread and its port are referenced (keep the process alive) only while a call waits, so an
+ * idle database never holds a process or Jest open.
  */
 class Connection {
   readonly worker: Worker;
+  private readonly port: MessagePort;
   private readonly waiting = new Map<number, Waiting>();
   private lastId = 0;
+  /** Requests asked for while a batch is with the worker, in the order asked. */
+  private outbox: Request[] = [];
+  /** Requests of the batch with the worker that are not answered yet. */
+  private unanswered = 0;
   private failure: Error | undefined;
   stopped = false;
 
-  constructor(setup: Setup) {
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: setup });
+  constructor(setup: Omit<Setup, 'port'>) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: { ...setup, port: port2 } satisfies Setup, transferList: [port2] });
     this.worker.unref();
-    this.worker.on('message', (replies: Reply[]) => {
-      for (const reply of replies) this.settle(reply);
-    });
-    this.worker.on('error', (error: Error) => {
-      this.failure = error;
-    });
-    this.worker.on('messageerror', (error: Error) => {
+    this.port.unref();
+    this.port.on('message', (replies: Reply[]) => this.received(replies));
+    this.port.on('messageerror', (error: Error) => {
       // An answer that could not be read: its caller would wait forever, so the thread is replaced.
       this.failure = error;
       void this.worker.terminate();
     });
+    this.worker.on('error', (error: Error) => {
+      this.failure = error;
+    });
     this.worker.on('exit', (code: number) => {
       this.stopped = true;
+      this.port.close();
       const reason = new Error(`The SQLite worker thread stopped (exit code ${code})${this.failure ? `: ${this.failure.message}` : ''}`);
       const waiting = [...this.waiting.values()];
       this.waiting.clear();
+      this.outbox = [];
       for (const w of waiting) w.reject(reason);
     });
   }
 
   call<T>(ask: Ask): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      this.takeAnswers();
       const id = ++this.lastId;
-      try {
-        this.worker.postMessage({ ...ask, id });
-      } catch (error) {
-        // A value that cannot be sent (structured clone), before anything reached the thread.
-        reject(error instanceof Error ? error : new Error(String(error)));
-        return;
+      if (this.waiting.size === 0) {
+        this.worker.ref();
+        this.port.ref();
       }
-      if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.outbox.push({ ...ask, id } as Request);
+      if (this.unanswered === 0) this.send();
     });
   }
 
-  private settle(reply: Reply): void {
-    const waiting = this.waiting.get(reply.id);
+  /** Answers already on the port, settled now rather than at the next turn of the event loop. */
+  private takeAnswers(): void {
+    if (this.unanswered === 0) return;
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.received(m.message as Reply[]);
+  }
+
+  private received(replies: Reply[]): void {
+    for (const reply of replies) {
+      this.unanswered--;
+      this.settle(reply.id, reply.ok ? { value: reply.value } : { error: errorFrom(reply.error) });
+    }
+    if (this.unanswered === 0 && this.outbox.length > 0) this.send();
+  }
+
+  private send(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (this.stopped) return;
+    try {
+      this.port.postMessage(batch);
+      this.unanswered += batch.length;
+    } catch {
+      // A value that cannot be sent (structured clone): each request alone, so only its caller hears of it.
+      for (const request of batch) {
+        try {
+          this.port.postMessage([request]);
+          this.unanswered++;
+        } catch (error) {
+          this.settle(request.id, { error: error instanceof Error ? error : new Error(String(error)) });
+        }
+      }
+    }
+  }
+
+  private settle(id: number, outcome: { value?: unknown; error?: Error }): void {
+    const waiting = this.waiting.get(id);
     if (!waiting) return;
-    this.waiting.delete(reply.id);
-    if (this.waiting.size === 0) this.worker.unref();
-    if (reply.ok) waiting.resolve(reply.value);
-    else waiting.reject(errorFrom(reply.error));
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) {
+      this.worker.unref();
+      this.port.unref();
+    }
+    if (outcome.error) waiting.reject(outcome.error);
+    else waiting.resolve(outcome.value);
   }
 }
 
@@ -102,16 +156,16 @@ export interface SqliteOptions {
  * The connection lives in a worker thread (sqlite-worker.mjs): better-sqlite3 is synchronous, and
  * its statements and each commit's fsync held the event loop for a fifth of its time under load
  * (docs/performance.md). The main thread only posts requests and reads answers. Group commit: the
- * writes that reach the worker while it is busy share one durable commit, each in its own savepoint
- * so that one failing write undoes only itself; every caller hears back once the shared commit is
- * durable. Requests take effect in the order they were made.
+ * writes asked for while the worker is busy share its next durable commit, each in its own
+ * savepoint so that one failing write undoes only itself; every caller hears back once the shared
+ * commit is durable. Requests take effect in the order they were made.
  *
  * If the worker dies, every call waiting for it is rejected, and the next call starts a new worker
  * on the same file (an in-memory database starts empty again, with `migrations` applied).
  */
 export class SqliteDatabase implements SqlDatabase {
   readonly engine = 'sqlite' as const;
-  private readonly setup: Setup;
+  private readonly setup: Omit<Setup, 'port'>;
   private connection: Connection | undefined;
   private closed = false;
 
@@ -165,3 +219,4 @@ export class SqliteDatabase implements SqlDatabase {
     await this.connection?.worker.terminate();
   }
 }
+
