@@ -196,4 +196,28 @@ describe('SQLite writes that reach the worker together share one durable commit'
     expect(check.prepare('SELECT k FROM kv').all()).toEqual([{ k: 'late' }]);
     check.close();
   });
+
+  test('a database dropped without being closed has its worker ended once it is garbage-collected', async () => {
+    // In a child process with the built module and --expose-gc; threads are counted in /proc (Linux).
+    const script = join(dir, 'dropped.mjs');
+    writeFileSync(
+      script,
+      [
+        `import { readdirSync } from 'node:fs';`,
+        `import { SqliteDatabase } from ${JSON.stringify(pathToFileURL(join(projectRoot, 'dist', 'src', 'records', 'sqlite.js')).href)};`,
+        `const threads = () => readdirSync('/proc/self/task').length;`,
+        `const before = threads();`,
+        `let db = new SqliteDatabase(':memory:', { migrations: [{ version: 1, name: 'kv', sql: 'CREATE TABLE kv (k TEXT)' }] });`,
+        `await db.write([{ sql: 'INSERT INTO kv (k) VALUES (?)', params: ['a'] }]);`,
+        `const working = threads();`,
+        `db = undefined;`,
+        `for (let i = 0; i < 50 && threads() > before; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }`,
+        `console.log(JSON.stringify({ started: working - before, left: threads() - before }));`,
+      ].join('\n'),
+    );
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--expose-gc', script], { timeout: 15_000 }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    expect(JSON.parse(stdout)).toEqual({ started: 1, left: 0 });
+  });
 });

@@ -51,6 +51,8 @@ class Connection {
   /** Requests of the batch with the worker that are not answered yet. */
   private unanswered = 0;
   private failure: Error | undefined;
+  /** Its database was dropped without close(): the thread ends once nothing waits for it. */
+  private orphaned = false;
   stopped = false;
 
   constructor(setup: Omit<Setup, 'port'>) {
@@ -127,6 +129,12 @@ class Connection {
     }
   }
 
+  /** Ends the thread once no call waits for it (what was asked for is still answered). */
+  orphan(): void {
+    this.orphaned = true;
+    if (this.waiting.size === 0) void this.worker.terminate();
+  }
+
   private settle(id: number, outcome: { value?: unknown; error?: Error }): void {
     const waiting = this.waiting.get(id);
     if (!waiting) return;
@@ -134,11 +142,20 @@ class Connection {
     if (this.waiting.size === 0) {
       this.worker.unref();
       this.port.unref();
+      if (this.orphaned) void this.worker.terminate();
     }
     if (outcome.error) waiting.reject(outcome.error);
     else waiting.resolve(outcome.value);
   }
 }
+
+/**
+ * The connection of a SqliteDatabase that was garbage-collected without close(): nothing can call
+ * it any more, so its thread (a V8 isolate, about 10 MB) ends. A safety net only: under Jest the
+ * thread's listeners keep the test file's context, and so its stores, reachable; the tests' helper
+ * closes its in-memory stores instead (test/support/stores.ts).
+ */
+const dropped = new FinalizationRegistry<{ connection?: Connection | undefined }>((current) => current.connection?.orphan());
 
 export interface SqliteOptions {
   /**
@@ -166,7 +183,8 @@ export interface SqliteOptions {
 export class SqliteDatabase implements SqlDatabase {
   readonly engine = 'sqlite' as const;
   private readonly setup: Omit<Setup, 'port'>;
-  private connection: Connection | undefined;
+  /** The worker in use, in a holder of its own: the finalizer of a dropped database must not hold the database. */
+  private readonly current: { connection?: Connection | undefined } = {};
   private closed = false;
 
   /** `file` is a path, or `:memory:` for a private in-memory database. The worker starts with the first call. */
@@ -175,12 +193,13 @@ export class SqliteDatabase implements SqlDatabase {
     options: SqliteOptions = {},
   ) {
     this.setup = { file, schemaMigrationsDdl: SCHEMA_MIGRATIONS_DDL, migrations: options.migrations ?? [] };
+    dropped.register(this, this.current, this);
   }
 
   private ask<T>(ask: Ask): Promise<T> {
     if (this.closed) return Promise.reject(new Error('The SQLite database is closed'));
-    if (!this.connection || this.connection.stopped) this.connection = new Connection(this.setup);
-    return this.connection.call<T>(ask);
+    if (!this.current.connection || this.current.connection.stopped) this.current.connection = new Connection(this.setup);
+    return this.current.connection.call<T>(ask);
   }
 
   write(statements: Statement[], documents: readonly unknown[] = []): Promise<number[]> {
@@ -204,8 +223,9 @@ export class SqliteDatabase implements SqlDatabase {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const connection = this.connection;
-    this.connection = undefined;
+    dropped.unregister(this);
+    const connection = this.current.connection;
+    this.current.connection = undefined;
     if (!connection || connection.stopped) return;
     try {
       await connection.call({ kind: 'close' });
@@ -216,7 +236,7 @@ export class SqliteDatabase implements SqlDatabase {
 
   /** Ends the worker thread abruptly, as a crash would; for tests of what follows. */
   async stopWorker(): Promise<void> {
-    await this.connection?.worker.terminate();
+    await this.current.connection?.worker.terminate();
   }
 }
 
