@@ -31,6 +31,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain ES modules of the service that run on a worker thread (src/records/sqlite-worker.mjs).
+    files: ['src/**/*.mjs'],
+    languageOptions: { globals: { setImmediate: 'readonly' } },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -187,7 +187,7 @@ describe.each(ENGINES)('durability on %s', (engine) => {
       const assertionIds = new Set((await outside.read<{ assertion_id: string }>('SELECT assertion_id FROM coverage_assertions')).map((r) => r.assertion_id));
       expect(audits.length).toBeGreaterThanOrEqual(answered.cards.length);
       for (const a of audits) for (const id of JSON.parse(a.assertion_ids) as string[]) expect(assertionIds.has(id)).toBe(true);
-      if (outside instanceof SqliteDatabase) expect(outside.integrityCheck()).toBe('ok');
+      if (outside instanceof SqliteDatabase) expect(await outside.integrityCheck()).toBe('ok');
       else expect(await outside.read<{ n: number }>('SELECT COUNT(*)::int AS n FROM schema_migrations')).toEqual([{ n: 1 }]);
     } finally {
       await outside.close();

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { withFingerprints } from './fingerprint.mjs';
 import { SCHEMA_MIGRATIONS_DDL, type Migration, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
 
 /** `?` placeholders → `$1, $2, ...` (the store's SQL has no `?` inside literals). */
@@ -37,12 +38,14 @@ export class PostgresDatabase implements SqlDatabase {
     this.pool.on('error', () => undefined);
   }
 
-  async write(statements: Statement[]): Promise<number[]> {
+  async write(statements: Statement[], documents: readonly unknown[] = []): Promise<number[]> {
+    // Before the first await: the documents as they are now, fingerprinted once each.
+    const bound = withFingerprints(statements, documents);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
       const counts: number[] = [];
-      for (const s of statements) counts.push((await client.query(numbered(s.sql), s.params)).rowCount ?? 0);
+      for (const s of bound) counts.push((await client.query(numbered(s.sql), s.params)).rowCount ?? 0);
       await client.query('COMMIT');
       return counts;
     } catch (error) {

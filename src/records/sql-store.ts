@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AnsweredCall, AuditEntry, CoverageAssertion, FeedbackCount, FeedbackRecord, FeedbackSummary, RecordStore } from './store.js';
-import { loadMigrations, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
+import { loadMigrations, type Fingerprint, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
 
 const json = (value: unknown): string => JSON.stringify(value);
 const orNull = (value: string | undefined): string | null => value ?? null;
@@ -75,13 +75,22 @@ export class SqlRecordStore implements RecordStore {
 
   async recordAnswer(call: AnsweredCall): Promise<void> {
     const { caller } = call;
+    // Each order's fingerprint is computed by the database as it writes (off the main thread on
+    // SQLite), once per order however many repetitions (one per Coverage) annotate it.
+    const orders: unknown[] = [];
+    const orderIndex = new Map<unknown, number>();
+    const fingerprintOf = (order: unknown): Fingerprint => {
+      let n = orderIndex.get(order);
+      if (n === undefined) orderIndex.set(order, (n = orders.push(order) - 1));
+      return { fingerprintOf: n };
+    };
     const statements: Statement[] = call.trace.assertions.map((a, seq) => ({
       sql:
         'INSERT INTO coverage_assertions (assertion_id, seq, service_id, hook, hook_instance, order_ref, order_sha256, coverage_ref, payer_id, ' +
         'policy_id, policy_version, rule_id, covered, pa_needed, info_needed, billing_code, asserted_on, recorded_at, iss, tenant) ' +
         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       params: [
-        a.assertionId, seq, call.service, call.hook, call.hookInstance, a.order, a.orderSha256, a.coverage, a.payer, a.policy, a.policyVersion,
+        a.assertionId, seq, call.service, call.hook, call.hookInstance, a.order, fingerprintOf(a.orderResource), a.coverage, a.payer, a.policy, a.policyVersion,
         a.rule, a.covered, orNull(a.paNeeded), json(a.infoNeeded), orNull(a.billingCode), a.date, call.recordedAt, orNull(caller.iss), orNull(caller.tenant),
       ],
     }));
@@ -94,7 +103,7 @@ export class SqlRecordStore implements RecordStore {
       });
     }
     statements.push(auditStatement(call.audit));
-    await this.db.write(statements);
+    await this.db.write(statements, orders);
   }
 
   async recordAudit(entry: AuditEntry): Promise<void> {

@@ -5,10 +5,20 @@ import { projectRoot } from '../config.js';
 /** A value a statement binds: text, a number, or SQL NULL. */
 export type SqlValue = string | number | null;
 
+/**
+ * A parameter the engine fills in as it writes: the fingerprint (SHA-256, hex, of the RFC 8785
+ * canonical JSON) of `documents[fingerprintOf]`, the documents given with the write. Each document is
+ * fingerprinted once per write, by the engine (src/records/fingerprint.mjs): SQLite in its worker
+ * thread, PostgreSQL in-process; so the main thread spends nothing on it with SQLite.
+ */
+export interface Fingerprint {
+  fingerprintOf: number;
+}
+
 export interface Statement {
   /** SQL with `?` placeholders (PostgreSQL's `$n` are numbered by the driver). */
   sql: string;
-  params: SqlValue[];
+  params: Array<SqlValue | Fingerprint>;
 }
 
 /** A versioned migration: `src/records/migrations/NNN_name.sql`, applied once, in order. */
@@ -24,8 +34,11 @@ export interface Migration {
  */
 export interface SqlDatabase {
   readonly engine: 'sqlite' | 'postgres';
-  /** Runs the statements in one transaction; the number of rows each changed. */
-  write(statements: Statement[]): Promise<number[]>;
+  /**
+   * Runs the statements in one transaction; the number of rows each changed. `documents` are what
+   * the statements' `Fingerprint` parameters name.
+   */
+  write(statements: Statement[], documents?: readonly unknown[]): Promise<number[]>;
   read<T>(sql: string, params?: SqlValue[]): Promise<T[]>;
   /** Applies the migrations not yet in `schema_migrations`, one instance at a time; the versions applied. */
   migrate(migrations: Migration[]): Promise<number[]>;

@@ -5,13 +5,21 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { FhirResource } from 'fhir/r4.js';
 import { dropSchema, ENGINES, newSchemaName, postgresUrl, testStore, type TestStore } from '../../test/support/stores.js';
 import { PostgresDatabase } from './postgres.js';
 import { loadMigrations, type SqlDatabase } from './sql.js';
 import { SqlRecordStore } from './sql-store.js';
 import { SqliteDatabase } from './sqlite.js';
 import type { AnsweredCall } from './store.js';
+
+/** Two orders, keys in no particular order, and their RFC 8785 canonical JSON written out by hand. */
+const SR1 = { status: 'draft', resourceType: 'ServiceRequest', id: 'sr-1', intent: 'order', subject: { reference: 'Patient/p-1' }, quantityQuantity: { value: 6, unit: 'sessions' } } as FhirResource;
+const SR1_CANONICAL = '{"id":"sr-1","intent":"order","quantityQuantity":{"unit":"sessions","value":6},"resourceType":"ServiceRequest","status":"draft","subject":{"reference":"Patient/p-1"}}';
+const SR2 = { resourceType: 'ServiceRequest', id: 'sr-2', note: [{ text: 'dry needling, é' }], status: 'draft', intent: 'order' } as FhirResource;
+const SR2_CANONICAL = '{"id":"sr-2","intent":"order","note":[{"text":"dry needling, é"}],"resourceType":"ServiceRequest","status":"draft"}';
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 function answered(overrides: Partial<AnsweredCall> = {}): AnsweredCall {
   const assertionId = randomUUID();
@@ -26,12 +34,12 @@ function answered(overrides: Partial<AnsweredCall> = {}): AnsweredCall {
     trace: {
       assertions: [
         {
-          assertionId, order: 'ServiceRequest/sr-1', orderSha256: 'a'.repeat(64), coverage: 'Coverage/cov-1', payer: 'bcbsma',
+          assertionId, order: 'ServiceRequest/sr-1', orderResource: SR1, coverage: 'Coverage/cov-1', payer: 'bcbsma',
           policy: 'bcbsma-dry-needling', policyVersion: '2022-06', rule: 'B2', covered: 'conditional', paNeeded: 'auth-needed',
           infoNeeded: ['OTH'], billingCode: 'http://www.ama-assn.org/go/cpt|20560', date: at.slice(0, 10),
         },
         {
-          assertionId, order: 'ServiceRequest/sr-2', orderSha256: 'b'.repeat(64), coverage: 'Coverage/cov-1', payer: 'bcbsma',
+          assertionId, order: 'ServiceRequest/sr-2', orderResource: SR2, coverage: 'Coverage/cov-1', payer: 'bcbsma',
           policy: 'bcbsma-dry-needling', policyVersion: '2022-06', rule: 'B1', covered: 'not-covered', infoNeeded: [], date: at.slice(0, 10),
         },
       ],
@@ -82,10 +90,10 @@ describe.each(ENGINES)('%s record store', (engine) => {
       client: { iss: 'https://ehr.example.org', tenant: 'clinic-a' },
       repetitions: [
         {
-          order: 'ServiceRequest/sr-1', orderSha256: 'a'.repeat(64), policy: 'bcbsma-dry-needling', policyVersion: '2022-06', rule: 'B2',
+          order: 'ServiceRequest/sr-1', orderSha256: sha256(SR1_CANONICAL), policy: 'bcbsma-dry-needling', policyVersion: '2022-06', rule: 'B2',
           covered: 'conditional', paNeeded: 'auth-needed', infoNeeded: ['OTH'], billingCode: 'http://www.ama-assn.org/go/cpt|20560',
         },
-        { order: 'ServiceRequest/sr-2', orderSha256: 'b'.repeat(64), policy: 'bcbsma-dry-needling', policyVersion: '2022-06', rule: 'B1', covered: 'not-covered', infoNeeded: [] },
+        { order: 'ServiceRequest/sr-2', orderSha256: sha256(SR2_CANONICAL), policy: 'bcbsma-dry-needling', policyVersion: '2022-06', rule: 'B1', covered: 'not-covered', infoNeeded: [] },
       ],
     });
     expect(await t.store.assertion(randomUUID())).toBeUndefined();
@@ -93,6 +101,29 @@ describe.each(ENGINES)('%s record store', (engine) => {
     const [audit] = await t.store.database.read<Record<string, unknown>>('SELECT * FROM audit_log');
     expect(audit).toMatchObject({ iss: 'https://ehr.example.org', tenant: 'clinic-a', status: 200, hook_instance: call.hookInstance, request_body: null });
     expect(JSON.parse(String(audit!.assertion_ids))).toEqual([id]);
+  });
+
+  test("an order annotated for two Coverages is fingerprinted once per call, and each repetition stores the order's fingerprint", async () => {
+    const documents: unknown[][] = [];
+    const db = t.store.database;
+    const watched: SqlDatabase = {
+      engine: db.engine,
+      write: (statements, docs) => {
+        documents.push([...(docs ?? [])]);
+        return db.write(statements, docs);
+      },
+      read: (sql, params) => db.read(sql, params),
+      migrate: (migrations) => db.migrate(migrations),
+      close: () => db.close(),
+    };
+    const call = answered();
+    const [first, second] = call.trace.assertions;
+    const otherCoverage = { ...first!, assertionId: randomUUID(), coverage: 'Coverage/cov-2', payer: 'medica' };
+    call.trace.assertions = [first!, second!, otherCoverage];
+    await new SqlRecordStore(watched).recordAnswer(call);
+    expect(documents).toEqual([[SR1, SR2]]);
+    expect((await t.store.assertion(otherCoverage.assertionId))!.repetitions.map((r) => r.orderSha256)).toEqual([sha256(SR1_CANONICAL)]);
+    expect((await t.store.assertion(first!.assertionId))!.repetitions.map((r) => r.orderSha256)).toEqual([sha256(SR1_CANONICAL), sha256(SR2_CANONICAL)]);
   });
 
   test('an answer is stored whole or not at all: a failing statement rolls back the assertions and the audit entry', async () => {
@@ -214,7 +245,7 @@ test('the SQLite database is a file in WAL mode with full synchronous commits', 
   try {
     expect(await db.read('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await db.read('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]);
-    expect(db.integrityCheck()).toBe('ok');
+    expect(await db.integrityCheck()).toBe('ok');
   } finally {
     await db.close();
     rmSync(dir, { recursive: true, force: true });

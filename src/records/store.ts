@@ -53,7 +53,8 @@ export interface CoverageAssertion {
   date: string;
   recordedAt: string;
   client: { iss?: string; tenant?: string };
-  repetitions: Array<Omit<AssertionRepetition, 'assertionId' | 'coverage' | 'payer' | 'date'>>;
+  /** Each repetition as recorded: the order's fingerprint (`orderSha256`) in place of the order. */
+  repetitions: Array<Omit<AssertionRepetition, 'assertionId' | 'coverage' | 'payer' | 'date' | 'orderResource'> & { orderSha256: string }>;
 }
 
 /** Feedback counted by what the card said and how the clinician reacted. */

@@ -1,6 +1,4 @@
 import type { Extension, FhirResource } from 'fhir/r4.js';
-import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
 import type { CoverageEvaluation } from '../hooks/evaluate.js';
 
 /**
@@ -11,8 +9,11 @@ export interface AssertionRepetition {
   assertionId: string;
   /** "Type/id" of the order the repetition annotates. */
   order: string;
-  /** SHA-256 (hex) of the RFC 8785 canonical JSON of the order as the client sent it. */
-  orderSha256: string;
+  /**
+   * The order as the client sent it. The records store its fingerprint (`order_sha256`: SHA-256,
+   * hex, of its RFC 8785 canonical JSON), computed once per order as they write it (src/records).
+   */
+  orderResource: FhirResource;
   coverage: string;
   payer: string;
   policy: string;
@@ -39,11 +40,6 @@ export interface AnswerTrace {
   cards: CardBasis[];
 }
 
-/** The order's fingerprint: independent of key order and whitespace, so a claim system can recompute it. */
-export function orderSha256(order: FhirResource): string {
-  return createHash('sha256').update(canonicalize(order) ?? '').digest('hex');
-}
-
 function determinationOf(result: CoverageEvaluation) {
   const { determination, coverage } = result;
   return {
@@ -64,7 +60,7 @@ export function assertionRepetition(result: CoverageEvaluation, order: { referen
   return {
     assertionId: one('coverage-assertion-id')!.valueString!,
     order: order.reference,
-    orderSha256: orderSha256(order.resource),
+    orderResource: order.resource,
     ...determinationOf(result),
     covered: one('covered')!.valueCode!,
     ...(paNeeded ? { paNeeded } : {}),

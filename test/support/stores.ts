@@ -23,11 +23,20 @@ export function postgresUrl(): string {
   return url;
 }
 
-/** A fresh in-memory SQLite store with the schema applied (synchronous, so test apps can be built at module level). */
+/** The in-memory stores made for the current test file. */
+const memoryStores: SqlRecordStore[] = [];
+// Closed when the test file ends, so that their worker threads do not outlive it (this module is
+// loaded once per test file; its afterAll belongs to the file's top level).
+if (typeof afterAll === 'function') afterAll(async () => void (await Promise.all(memoryStores.splice(0).map((s) => s.close()))));
+
+/**
+ * A fresh in-memory SQLite store (synchronous, so test apps can be built at module level). Its
+ * worker applies the schema as it opens, before any call; a failing migration fails every call.
+ */
 export function memoryStore(): SqlRecordStore {
-  const db = new SqliteDatabase(':memory:');
-  db.migrateNow(loadMigrations());
-  return new SqlRecordStore(db);
+  const store = new SqlRecordStore(new SqliteDatabase(':memory:', { migrations: loadMigrations() }));
+  memoryStores.push(store);
+  return store;
 }
 
 export interface TestStore {
