@@ -275,6 +275,23 @@ describe('DECISIONS §5 malformed requests → 400 with an OperationOutcome', ()
     }
   });
 
+  test('an order holding a number JSON cannot carry (1e400) or a lone surrogate → 400 naming it, not a 503 from its fingerprint', async () => {
+    // Sent as raw text: JSON.parse makes 1e400 Infinity (it would come back as null) and keeps an
+    // escaped lone surrogate, which canonical JSON (RFC 8785) for the order's fingerprint refuses.
+    const text = JSON.stringify(valid());
+    for (const [raw, why, at] of [
+      [text.replace('"status":"draft"', '"status":"draft","quantityQuantity":{"value":1e400}'), 'a number too large for JSON', '/quantityQuantity/value'],
+      [text.replace('"status":"draft"', '"status":"draft","patientInstruction":"x\\ud800y"'), 'a lone UTF-16 surrogate', '/patientInstruction'],
+      [text.replace('"status":"draft"', '"status":"draft","_status":{"\\udc00":"k"}'), 'a key with a lone UTF-16 surrogate', '/_status/\udc00'],
+    ] as const) {
+      expect(raw).not.toBe(text);
+      const { status, body } = await postHook(app, 'crd-order-sign', raw, true);
+      expect(status).toBe(400);
+      expect(diagnostics(body)).toContain(`has ${why}`);
+      expect(diagnostics(body)).toContain(at);
+    }
+  });
+
   test('fuzz regression: an order whose code.extension is an object, not an array → 400, not a 500', async () => {
     const req = valid();
     req.context.draftOrders.entry[0].resource.code.extension = { url: 'x', valueString: 'y' };

@@ -58,30 +58,37 @@ const SCHEMA = {
 
 const validate = compileSchema(SCHEMA, { allErrors: false, strict: false });
 
-/** Throws a 400 naming the order and the element when an in-scope order is malformed. */
+/** A lone UTF-16 surrogate: not a Unicode character, so not representable in UTF-8 (RFC 8259, RFC 8785 I-JSON). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
- * The first null or empty value (`null`, `""`, `[]`, `{}`) in `value`, as a JSON pointer.
- * CDS Hooks 2.0 §Use of JSON and FHIR JSON forbid them; the order comes back to the client in a
- * systemAction, so one would make the service's own answer break those rules.
+ * The first value in `value` that the service could not send back or fingerprint faithfully, as a
+ * JSON pointer and why: a null or empty value (`null`, `""`, `[]`, `{}`), which CDS Hooks 2.0 §Use
+ * of JSON and FHIR JSON forbid, and the order comes back to the client in a systemAction; a number
+ * JSON.parse made infinite (`1e400`), which would come back as `null`; a string or key holding a
+ * lone surrogate, which is not Unicode text and cannot be put in canonical JSON (RFC 8785) for the
+ * order's fingerprint in the records.
  */
-function firstEmpty(value: unknown, at = ''): string | undefined {
-  if (value === null || value === '') return at || '/';
+function firstUnsendable(value: unknown, at = ''): { at: string; why: string } | undefined {
+  if (value === null || value === '') return { at: at || '/', why: 'a null or empty value' };
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { at: at || '/', why: 'a number too large for JSON' };
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? { at: at || '/', why: 'a lone UTF-16 surrogate (not Unicode text)' } : undefined;
   if (typeof value !== 'object') return undefined;
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  if (entries.length === 0) return at || '/';
+  if (entries.length === 0) return { at: at || '/', why: 'a null or empty value' };
   for (const [key, child] of entries) {
-    const found = firstEmpty(child, `${at}/${key}`);
+    if (LONE_SURROGATE.test(key)) return { at: `${at}/${key}`, why: 'a key with a lone UTF-16 surrogate (not Unicode text)' };
+    const found = firstUnsendable(child, `${at}/${key}`);
     if (found) return found;
   }
   return undefined;
 }
 
+/** Throws a 400 naming the order and the element when an in-scope order is malformed. */
 export function checkOrder(order: OrderUnderReview): void {
-  const empty = firstEmpty(order.resource);
-  if (empty) {
-    throw badRequest(`The order ${order.reference} has a null or empty value at ${empty} (CDS Hooks 2.0 §Use of JSON; FHIR JSON).`, [
-      `${order.reference}${empty}`,
-    ]);
+  const bad = firstUnsendable(order.resource);
+  if (bad) {
+    throw badRequest(`The order ${order.reference} has ${bad.why} at ${bad.at} (CDS Hooks 2.0 §Use of JSON; FHIR JSON).`, [`${order.reference}${bad.at}`]);
   }
   if (validate(order.resource)) return;
   const error = validate.errors![0]!;
