@@ -29,4 +29,5 @@ RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME /app/data
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/server.js"]
+# The same node flags as `npm start` (package.json); test/start-command.test.ts keeps them equal.
+CMD ["node", "--max-semi-space-size=4", "dist/src/server.js"]

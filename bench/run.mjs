@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Child, MemorySampler } from './lib/processes.mjs';
+import { Child, MemorySampler, shippedNodeArgs } from './lib/processes.mjs';
 import { runLoad, runProblems } from './lib/load.mjs';
 import { asLoad, exampleMix, manyOrdersRequest, root, withoutPrefetch } from './lib/requests.mjs';
 import { writeSyntheticCatalog } from './lib/policies.mjs';
@@ -38,6 +38,8 @@ const S = {
 };
 
 const SERVICE = join(root, 'dist', 'src', 'server.js');
+/** The service runs with the node flags it ships with (`npm start`, the Dockerfile). */
+const SERVICE_NODE_ARGS = shippedNodeArgs(join(root, 'package.json'));
 const BASELINE = join(root, 'bench', 'baseline-server.mjs');
 const FHIR = join(root, 'bench', 'fhir-server.mjs');
 const work = mkdtempSync(join(tmpdir(), 'crd-bench-'));
@@ -67,7 +69,7 @@ function serviceData(name) {
 }
 
 async function start(name, script, env, readyTimeoutMs = 20_000, onPort = port) {
-  const nodeArgs = profile && script === SERVICE ? ['--cpu-prof', `--cpu-prof-dir=${join(work, `${name}.profile`)}`] : [];
+  const nodeArgs = script !== SERVICE ? [] : [...SERVICE_NODE_ARGS, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, `${name}.profile`)}`] : [])];
   const child = new Child(name, script, { env: { PORT: String(onPort), ...serviceData(name), ...env }, logFile: join(work, `${name}.log`), nodeArgs });
   children.add(child);
   await child.listening(onPort, readyTimeoutMs);
@@ -353,7 +355,11 @@ try {
       const [tokens] = await presign(issuer.privateKeyPem, [{ aud: `${baseUrl}${m.path}`, count: S.coldStarts * 50 }]);
       const times = [];
       for (let i = 0; i < S.coldStarts; i++) {
-        const child = new Child('service-cold', SERVICE, { env: { PORT: String(port), ...serviceData('service-cold'), ...authEnv }, logFile: join(work, 'service-cold.log') });
+        const child = new Child('service-cold', SERVICE, {
+          env: { PORT: String(port), ...serviceData('service-cold'), ...authEnv },
+          logFile: join(work, 'service-cold.log'),
+          nodeArgs: SERVICE_NODE_ARGS,
+        });
         children.add(child);
         let answered;
         for (let tries = 0; tries < 2000 && !answered; tries++) {

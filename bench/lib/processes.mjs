@@ -47,6 +47,17 @@ export async function waitForPort(port, timeoutMs = 10_000, child = undefined) {
  * A node child process whose stdout and stderr go to a log file (not through the bench, whose CPU
  * drives the load). `stop()` sends SIGTERM, then SIGKILL after a grace period.
  */
+/**
+ * The node flags the service ships with: those of `npm start` (package.json), which the Dockerfile
+ * repeats. The bench starts the service with them, so it measures what is deployed.
+ */
+export function shippedNodeArgs(packageJson) {
+  const start = JSON.parse(readFileSync(packageJson, 'utf8')).scripts.start;
+  const match = /^node((?:\s+--[\w-]+(?:=\S+)?)*)\s+dist\/src\/server\.js$/.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "node [--flags] dist/src/server.js": ${start}`);
+  return match[1].trim().split(/\s+/).filter(Boolean);
+}
+
 export class Child {
   constructor(name, script, { args = [], env = {}, logFile, nodeArgs = [] }) {
     this.name = name;
