@@ -15,6 +15,15 @@ import { openRecordStore } from './records/open.js';
 import type { RecordStore } from './records/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long an idle keep-alive connection stays open. Node's default (5 s) is shorter than the idle
+ * timeout of common load balancers (60 s) and close to what HTTP clients reuse a connection for: a
+ * client then sends a request on a socket the service is closing and gets a reset instead of an
+ * answer. Longer than a load balancer's idle timeout, so the balancer closes first. Idle
+ * connections are closed at once on shutdown (closeServer), so this does not delay a drain.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface RunningService {
@@ -87,7 +96,8 @@ export async function startServer(config: ServiceConfig, log: Logger): Promise<R
     log.info({ event: 'records', engine: records.engine, ...(records.engine === 'sqlite' ? { dataDir: config.dataDir } : {}), auditRetentionDays: config.auditRetentionDays, auditFullResources: config.auditFullResources });
     const app = createApp(options);
     const server = await new Promise<Server>((resolve, reject) => {
-      const listening = createServer(app).listen(config.port, () => resolve(listening));
+      const listening = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1_000 }, app);
+      listening.listen(config.port, () => resolve(listening));
       listening.on('error', reject);
       answerClientErrors(listening);
     });

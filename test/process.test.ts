@@ -164,7 +164,11 @@ describe.each(ENGINES)('durability on %s', (engine) => {
     traffic.halt();
     service.child.kill('SIGKILL');
     const killed = await service.exited;
-    const sent = await traffic.finished();
+    // Should the load fail before the kill, say what the service was doing (it logs warnings and errors only here).
+    const sent = await traffic.finished().catch((error: unknown) => {
+      const cause = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
+      throw new Error(`The load failed before the kill: ${cause}; the service ended with ${JSON.stringify(killed)}, its last log lines: ${JSON.stringify(service.logs.slice(-5))}`);
+    });
     expect(killed.signal).toBe('SIGKILL');
     const { answered } = traffic;
     expect(answered.feedback.length).toBeGreaterThanOrEqual(60);

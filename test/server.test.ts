@@ -33,6 +33,9 @@ test('with no settings, the service starts with the shipped policies, requires a
     const res = await fetch(url, { headers: { Authorization: `Bearer ${await signDevToken({ audience: url, keyDir })}` } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { services: unknown[] }).services).toHaveLength(4);
+    // Idle connections outlive a load balancer's 60 s idle timeout, and clients are told so.
+    expect(service.server.keepAliveTimeout).toBe(65_000);
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
     expect(logs.find((e) => e.event === 'auth')).toMatchObject({ mode: 'required', issuers: ['https://sandbox.cds-hooks.org', 'urn:crd-dry-needling:dev-client'] });
     expect(logs.find((e) => e.event === 'listening')).toMatchObject({ policies: ['bcbsma-dry-needling', 'medica-central-mp9672'] });
   } finally {
