@@ -41,29 +41,19 @@ export class PostgresDatabase implements SqlDatabase {
   async write(statements: Statement[], documents: readonly unknown[] = []): Promise<number[]> {
     // Before the first await: the documents as they are now, fingerprinted once each.
     const bound = withFingerprints(statements, documents);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return await this.transaction(async (client) => {
       const counts: number[] = [];
       for (const s of bound) counts.push((await client.query(numbered(s.sql), s.params)).rowCount ?? 0);
-      await client.query('COMMIT');
       return counts;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async read<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
     return (await this.pool.query(numbered(sql), params)).rows as T[];
   }
 
-  async migrate(migrations: Migration[]): Promise<number[]> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+  migrate(migrations: Migration[]): Promise<number[]> {
+    return this.transaction(async (client) => {
       // DDL is transactional in PostgreSQL: a migration and its schema_migrations row commit together.
       // The lock comes first: even CREATE SCHEMA IF NOT EXISTS races with itself.
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -77,8 +67,18 @@ export class PostgresDatabase implements SqlDatabase {
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
         applied.push(m.version);
       }
-      await client.query('COMMIT');
       return applied;
+    });
+  }
+
+  /** `work` on one pooled connection between BEGIN and COMMIT; any failure rolls it all back. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
