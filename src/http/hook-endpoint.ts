@@ -132,8 +132,9 @@ export class HookEndpoint {
     try {
       if (options.auth) call.client = await admitClient(options.auth, req, call.path, log, { requestId: call.requestId });
       body = await this.readBody(req, res);
-      const service = options.services.get(decodeId(rawId));
-      if (!service) throw notFound(`No CDS service "${decodeId(rawId)}" here; see GET /cds-services.`);
+      const id = decodeId(rawId);
+      const service = options.services.get(id);
+      if (!service) throw notFound(`No CDS service "${id}" here; see GET /cds-services.`);
       call.service = service;
       if (body === undefined) throw badRequest('The request has no body: send a CDS Hooks request as JSON.');
       await this.answer(res, call, service, body);
