@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRecordId } from './ids.js';
 import type { AnsweredCall, AuditEntry, CoverageAssertion, FeedbackCount, FeedbackRecord, FeedbackSummary, RecordStore } from './store.js';
 import { loadMigrations, type Fingerprint, type SqlDatabase, type SqlValue, type Statement } from './sql.js';
 
@@ -11,7 +12,7 @@ function auditStatement(e: AuditEntry): Statement {
       'INSERT INTO audit_log (audit_id, at, request_id, iss, tenant, jti, service_id, hook, hook_instance, status, latency_ms, ' +
       'orders, determinations, assertion_ids, problem, request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     params: [
-      randomUUID(), e.at, orNull(e.requestId), orNull(e.iss), orNull(e.tenant), orNull(e.jti), orNull(e.service), orNull(e.hook),
+      newRecordId(), e.at, orNull(e.requestId), orNull(e.iss), orNull(e.tenant), orNull(e.jti), orNull(e.service), orNull(e.hook),
       orNull(e.hookInstance), e.status, Math.round(e.latencyMs * 1000) / 1000, json(e.orders), json(e.determinations), json(e.assertionIds),
       orNull(e.problem), e.request === undefined ? null : json(e.request), e.response === undefined ? null : json(e.response),
     ],
@@ -117,7 +118,7 @@ export class SqlRecordStore implements RecordStore {
           'INSERT INTO feedback (feedback_id, service_id, card_id, outcome, accepted_suggestions, override_system, override_code, override_display, ' +
           'override_comment, outcome_at, received_at, iss, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         params: [
-          randomUUID(), f.serviceId, f.card, f.outcome, json((f.acceptedSuggestions ?? []).map((s) => s.id)), orNull(f.overrideReason?.reason?.system),
+          newRecordId(), f.serviceId, f.card, f.outcome, json((f.acceptedSuggestions ?? []).map((s) => s.id)), orNull(f.overrideReason?.reason?.system),
           orNull(f.overrideReason?.reason?.code), orNull(f.overrideReason?.reason?.display), orNull(f.overrideReason?.userComment),
           f.outcomeTimestamp, f.receivedAt, orNull(f.iss), orNull(f.tenant),
         ],

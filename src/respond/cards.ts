@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRecordId } from '../records/ids.js';
 import type { CoverageEvaluation, OrderEvaluation } from '../hooks/evaluate.js';
 import type { AnswerOptions } from '../hooks/request.js';
 import { renderTemplate } from '../policy/template.js';
@@ -117,7 +117,7 @@ export function coverageCards(
     const associated = [...new Set(group.map((g) => g.order.order.contextReference))];
     const suggestions = ruleSuggestions(e.determination.rule, [...new Set(group.map((g) => g.order))], careSettings);
     const answer: CdsCard = {
-      uuid: randomUUID(),
+      uuid: newRecordId(),
       summary: renderTemplate(card.summary, templateValues(e)),
       indicator: card.indicator,
       detail: detail(group),

@@ -1,5 +1,5 @@
 import type { Extension } from 'fhir/r4.js';
-import { randomUUID } from 'node:crypto';
+import { newRecordId } from '../records/ids.js';
 import type { Evaluation } from '../hooks/evaluate.js';
 import type { AnswerOptions } from '../hooks/request.js';
 import type { CareSettingsDoc } from '../policy/types.js';
@@ -41,7 +41,7 @@ export function buildResponse(hook: HookName, evaluation: Evaluation, options: A
   const actions: CdsAction[] = decided.map((order) => {
     const repetitions: Extension[] = order.results.map((result) => {
       let id = assertionIds.get(result.coverage.reference);
-      if (!id) assertionIds.set(result.coverage.reference, (id = randomUUID()));
+      if (!id) assertionIds.set(result.coverage.reference, (id = newRecordId()));
       const repetition = coverageInformation(result, order.match.billingCode, id, assertedOn, options.crdVersion);
       assertions.push(assertionRepetition(result, order.order, repetition));
       return repetition;
