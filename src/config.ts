@@ -47,6 +47,8 @@ export interface ServiceConfig {
   auditRetentionDays: number;
   /** Audit entries hold the request (less the access token) and the response: PHI, so off by default. */
   auditFullResources: boolean;
+  /** How long a call waits for the records database before a 503; unset, the store's default (1 s). */
+  recordsTimeoutMs?: number;
   /** When set, `/metrics` needs `Authorization: Bearer <token>`. */
   metricsToken?: string;
   /** pino level. */
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     config.databaseUrl = env.DATABASE_URL;
   }
   if (env.METRICS_TOKEN) config.metricsToken = env.METRICS_TOKEN;
+  if (env.RECORDS_TIMEOUT_MS) config.recordsTimeoutMs = intFromEnv(env, 'RECORDS_TIMEOUT_MS', 1);
   if (env.CDS_TRUSTED_ISSUERS) config.trustedIssuersFile = resolve(env.CDS_TRUSTED_ISSUERS);
   const base = publicBaseUrl(env.CDS_PUBLIC_BASE_URL);
   if (base !== undefined) config.publicBaseUrl = base;

@@ -10,7 +10,8 @@ import type { ServiceApp } from '../src/http/app.js';
 import { clientJwt, TEST_ISSUER } from './support/clients.js';
 import { authHeader, coverageInfo, example, postHook, testApp, type TestApp } from './support/hook-client.js';
 import { findLeaks } from './support/log-scan.js';
-import { ENGINES, secondStore, testStore, type TestStore } from './support/stores.js';
+import type { SqlRecordStore } from '../src/records/sql-store.js';
+import { ENGINES, memoryStore, secondStore, testStore, type TestStore } from './support/stores.js';
 
 const sha256 = (value: unknown) => createHash('sha256').update(canonicalize(value)!).digest('hex');
 
@@ -209,5 +210,57 @@ describe('when the records cannot be written, nothing is answered as if they wer
     expect(anonymous.logs.filter((l) => l.event === 'record-failed').map((l) => l.operation)).toEqual(
       expect.arrayContaining(['feedback', 'answer', 'assertion', 'feedback-summary']),
     );
+  });
+});
+
+describe('when the database stalls, calls get a 503 at the deadline instead of waiting with it', () => {
+  /** Holds the SQLite worker a second or two: what is asked meanwhile waits behind it, as behind a stalled disk. */
+  const stall = (store: SqlRecordStore) =>
+    store.database.read('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT COUNT(*) AS n FROM c');
+
+  test('a hook call is a 503 with an OperationOutcome after RECORDS_TIMEOUT_MS, and the audit shows what happened', async () => {
+    const store = memoryStore({ timeoutMs: 150 });
+    const service = testApp({ auth: 'off', records: store });
+    await store.ping(); // the worker is up and migrated
+    const body = { ...example('order-sign-B2-bcbsma-inpatient.json'), hookInstance: randomUUID() };
+    const stallEnded = stall(store).then(() => performance.now());
+    const res = await request(service.app).post('/cds-services/crd-order-sign').send(body);
+    const answeredAt = performance.now();
+    expect(res.status).toBe(503);
+    expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
+    // Answered at the answer's deadline plus the refusal's audit deadline, before the stall ended.
+    expect(answeredAt).toBeLessThan(await stallEnded);
+    expect(service.logs.filter((l) => l.event === 'record-failed')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ operation: 'answer', error: 'RecordsTimeout' }),
+        expect.objectContaining({ operation: 'audit', error: 'RecordsTimeout' }),
+      ]),
+    );
+    // A write is not withdrawn at the deadline: once the stall ends both land. The audit then holds
+    // the answer that was prepared (200) and the 503 that was sent, for the same hook instance; the
+    // assertion id recorded with the 200 never reached the EHR.
+    const rows = await store.database.read<{ status: number }>('SELECT status FROM audit_log WHERE hook_instance = ? ORDER BY status', [body.hookInstance]);
+    expect(rows.map((r) => r.status)).toEqual([200, 503]);
+  });
+
+  test('every call that waits on the database is bounded (audit, feedback, jti, lookups, ping); pruning is not', async () => {
+    const store = memoryStore({ timeoutMs: 100 });
+    await store.ping();
+    const stallEnded = stall(store).then(() => performance.now());
+    const bounded: Record<string, Promise<unknown>> = {
+      audit: store.recordAudit({ at: new Date().toISOString(), status: 401, latencyMs: 1, orders: [], determinations: [], assertionIds: [] }),
+      feedback: store.record([{ serviceId: 'crd-order-sign', card: randomUUID(), outcome: 'accepted', outcomeTimestamp: '2026-11-23T10:00:00Z', receivedAt: new Date().toISOString() }]),
+      jti: store.remember(`https://ehr.example.org\u0000${randomUUID()}`, Date.now() + 60_000),
+      assertion: store.assertion(randomUUID()),
+      summary: store.feedbackSummary({}),
+      ping: store.ping(),
+    };
+    const pruned = store.prune('2000-01-01T00:00:00Z', Date.now()).then(() => performance.now());
+    for (const [what, call] of Object.entries(bounded)) {
+      await expect(call.then(() => what, (error: Error) => `${what}: ${error.name}`)).resolves.toBe(`${what}: RecordsTimeout`);
+    }
+    const ended = await stallEnded;
+    expect(await pruned).toBeGreaterThanOrEqual(ended); // waited for the stall and completed
+    await expect(store.ping()).resolves.toBeUndefined(); // and the database answers again
   });
 });

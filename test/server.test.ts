@@ -82,7 +82,10 @@ describe('configuration that would be unsafe is refused at start-up', () => {
     expect(() => loadConfig({ AUDIT_FULL_RESOURCES: 'yes' })).toThrow(/AUDIT_FULL_RESOURCES/);
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
     expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS/);
-    expect(loadConfig({ DATABASE_URL: 'postgres://crd@db:5432/crd', AUDIT_RETENTION_DAYS: '30', METRICS_TOKEN: 't', LOG_LEVEL: 'warn' })).toMatchObject({
+    expect(() => loadConfig({ RECORDS_TIMEOUT_MS: '1.5' })).toThrow(/RECORDS_TIMEOUT_MS/);
+    expect(loadConfig({}).recordsTimeoutMs).toBeUndefined(); // the store's default, 1 s
+    expect(loadConfig({ DATABASE_URL: 'postgres://crd@db:5432/crd', AUDIT_RETENTION_DAYS: '30', METRICS_TOKEN: 't', LOG_LEVEL: 'warn', RECORDS_TIMEOUT_MS: '2500' })).toMatchObject({
+      recordsTimeoutMs: 2500,
       databaseUrl: 'postgres://crd@db:5432/crd',
       auditRetentionDays: 30,
       auditFullResources: false,

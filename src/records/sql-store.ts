@@ -55,15 +55,63 @@ interface CountRow {
   n: number | string;
 }
 
+/** How long a call waits for the database by default (RECORDS_TIMEOUT_MS). */
+export const DEFAULT_RECORDS_TIMEOUT_MS = 1000;
+
+/**
+ * The database did not answer within the store's deadline (a stalled disk, a locked or unreachable
+ * PostgreSQL). What was asked may still take effect later: a write is not withdrawn.
+ */
+export class RecordsTimeout extends Error {
+  override readonly name = 'RecordsTimeout';
+  constructor(timeoutMs: number) {
+    super(`The records database did not answer within ${timeoutMs} ms`);
+  }
+}
+
+export interface RecordStoreOptions {
+  /**
+   * How long a call waits for the database before it fails with {@link RecordsTimeout}, which every
+   * caller turns into a 503: a hook call is never answered before its records are durable, so a
+   * stalled disk would otherwise hold every EHR call until the EHR gave up. Pruning and migrations
+   * are not bounded (they may take long on a big table, and nobody waits for them).
+   */
+  timeoutMs?: number;
+}
+
 /** The record store over either engine: the same statements, the same schema (src/records/migrations). */
 export class SqlRecordStore implements RecordStore {
+  private readonly timeoutMs: number;
+
   /** A store over a database whose schema is up to date (see `open`). */
-  constructor(private readonly db: SqlDatabase) {}
+  constructor(
+    private readonly db: SqlDatabase,
+    options: RecordStoreOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_RECORDS_TIMEOUT_MS;
+  }
 
   /** Applies pending migrations, then returns the store. */
-  static async open(db: SqlDatabase): Promise<SqlRecordStore> {
+  static async open(db: SqlDatabase, options: RecordStoreOptions = {}): Promise<SqlRecordStore> {
     await db.migrate(loadMigrations());
-    return new SqlRecordStore(db);
+    return new SqlRecordStore(db, options);
+  }
+
+  /** `work`, or a {@link RecordsTimeout} once the deadline has passed, whichever comes first. */
+  private within<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RecordsTimeout(this.timeoutMs)), this.timeoutMs);
+      work.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   get engine(): 'sqlite' | 'postgres' {
@@ -104,15 +152,15 @@ export class SqlRecordStore implements RecordStore {
       });
     }
     statements.push(auditStatement(call.audit));
-    await this.db.write(statements, orders);
+    await this.within(this.db.write(statements, orders));
   }
 
   async recordAudit(entry: AuditEntry): Promise<void> {
-    await this.db.write([auditStatement(entry)]);
+    await this.within(this.db.write([auditStatement(entry)]));
   }
 
   async record(entries: FeedbackRecord[]): Promise<void> {
-    await this.db.write(
+    const write = this.db.write(
       entries.map((f) => ({
         sql:
           'INSERT INTO feedback (feedback_id, service_id, card_id, outcome, accepted_suggestions, override_system, override_code, override_display, ' +
@@ -124,10 +172,11 @@ export class SqlRecordStore implements RecordStore {
         ],
       })),
     );
+    await this.within(write);
   }
 
   async assertion(id: string): Promise<CoverageAssertion | undefined> {
-    const rows = await this.db.read<AssertionRow>('SELECT * FROM coverage_assertions WHERE assertion_id = ? ORDER BY seq', [id]);
+    const rows = await this.within(this.db.read<AssertionRow>('SELECT * FROM coverage_assertions WHERE assertion_id = ? ORDER BY seq', [id]));
     const first = rows[0];
     if (!first) return undefined;
     return {
@@ -165,14 +214,14 @@ export class SqlRecordStore implements RecordStore {
       where.push('f.received_at < ?');
       params.push(range.to);
     }
-    const rows = await this.db.read<CountRow>(
+    const rows = await this.within(this.db.read<CountRow>(
       'SELECT f.service_id, c.payer_id, c.policy_id, c.rule_id, c.covered, c.pa_needed, f.outcome, f.override_system, f.override_code, ' +
         'CAST(COUNT(*) AS INTEGER) AS n FROM feedback f LEFT JOIN cards c ON c.card_id = f.card_id' +
         (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
         ' GROUP BY f.service_id, c.payer_id, c.policy_id, c.rule_id, c.covered, c.pa_needed, f.outcome, f.override_system, f.override_code' +
         ' ORDER BY f.service_id, c.payer_id, c.policy_id, c.rule_id, f.outcome, f.override_code',
       params,
-    );
+    ));
     const counts: FeedbackCount[] = rows.map((r) => ({
       service: r.service_id,
       payer: r.payer_id,
@@ -210,14 +259,14 @@ export class SqlRecordStore implements RecordStore {
     // Insert, or take over an expired entry; a live entry is left alone and reported as a replay.
     // One statement, so two instances checking the same jti at once cannot both accept it. The key
     // (issuer + jti, NUL-separated) is stored as its SHA-256: fixed length, and PostgreSQL text cannot hold NUL.
-    const [changed] = await this.db.write([
+    const [changed] = await this.within(this.db.write([
       {
         sql:
           'INSERT INTO jti_replay (jti_key, expires_at) VALUES (?, ?) ' +
           'ON CONFLICT (jti_key) DO UPDATE SET expires_at = excluded.expires_at WHERE jti_replay.expires_at <= ?',
         params: [createHash('sha256').update(key).digest('hex'), expiresAtMs, Date.now()],
       },
-    ]);
+    ]));
     return changed === 1;
   }
 
@@ -230,7 +279,7 @@ export class SqlRecordStore implements RecordStore {
   }
 
   async ping(): Promise<void> {
-    await this.db.read('SELECT 1 AS ok');
+    await this.within(this.db.read('SELECT 1 AS ok'));
   }
 
   async close(): Promise<void> {

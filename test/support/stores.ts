@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresDatabase } from '../../src/records/postgres.js';
 import { loadMigrations } from '../../src/records/sql.js';
-import { SqlRecordStore } from '../../src/records/sql-store.js';
+import { SqlRecordStore, type RecordStoreOptions } from '../../src/records/sql-store.js';
 import { SqliteDatabase } from '../../src/records/sqlite.js';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;
@@ -33,8 +33,8 @@ if (typeof afterAll === 'function') afterAll(async () => void (await Promise.all
  * A fresh in-memory SQLite store (synchronous, so test apps can be built at module level). Its
  * worker applies the schema as it opens, before any call; a failing migration fails every call.
  */
-export function memoryStore(): SqlRecordStore {
-  const store = new SqlRecordStore(new SqliteDatabase(':memory:', { migrations: loadMigrations() }));
+export function memoryStore(options: RecordStoreOptions = {}): SqlRecordStore {
+  const store = new SqlRecordStore(new SqliteDatabase(':memory:', { migrations: loadMigrations() }), options);
   memoryStores.push(store);
   return store;
 }
