@@ -36,8 +36,8 @@ export class ClinicalData {
   private readonly reads = new Map<string, Promise<FhirResource | undefined>>();
   private coverages: Promise<Coverage[]> | undefined;
 
-  /** Whether the request's fhirServer may be queried; decided once, before any outbound request. */
-  private readonly serverAllowed: boolean;
+  /** Whether the request's fhirServer may be queried: decided once, on first need, before any outbound request. */
+  private allowed: boolean | undefined;
 
   constructor(
     private readonly request: HookRequest,
@@ -46,8 +46,18 @@ export class ClinicalData {
     for (const value of Object.values(request.prefetch ?? {})) this.index.add(value);
     for (const value of Object.values(request.context)) this.index.add(value);
     this.deadline = Date.now() + access.timeoutMs;
-    this.serverAllowed = request.fhirServer !== undefined && access.allows(request.fhirServer);
-    if (request.fhirServer !== undefined && !this.serverAllowed) this.notes.push('fhirServer is not allowed: no query made');
+  }
+
+  /**
+   * Asked only when something is missing from what the client sent: with full prefetch (the common
+   * case) the allowlist, which parses URLs, is never consulted.
+   */
+  private get serverAllowed(): boolean {
+    if (this.allowed === undefined) {
+      this.allowed = this.request.fhirServer !== undefined && this.access.allows(this.request.fhirServer);
+      if (this.request.fhirServer !== undefined && !this.allowed) this.notes.push('fhirServer is not allowed: no query made');
+    }
+    return this.allowed;
   }
 
   get canQuery(): boolean {
