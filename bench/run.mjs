@@ -84,6 +84,7 @@ async function stop(child) {
 /** A timed run against `child`, with the child's CPU time per answered request and its memory. */
 async function measured(child, options, label, url = baseUrl) {
   const cpuBefore = child.cpuMs();
+  const mainBefore = child.mainThreadCpuMs();
   const clientBefore = process.cpuUsage();
   const memory = new MemorySampler(child, 250);
   const run = await runLoad({ baseUrl: url, ...options });
@@ -93,6 +94,7 @@ async function measured(child, options, label, url = baseUrl) {
     ...run,
     label,
     cpuMsPerRequest: (child.cpuMs() - cpuBefore) / Math.max(1, run.requests),
+    mainCpuMsPerRequest: (child.mainThreadCpuMs() - mainBefore) / Math.max(1, run.requests),
     peakRssMb: mem.peakRssMb,
     rssSamples: mem.samples,
     clientCpuPct: ((client.user + client.system) / 1e3 / (run.elapsedS * 1000)) * 100,
@@ -107,7 +109,7 @@ function row(comparison, server, r) {
   rows.push({ comparison, server, ...r });
   process.stderr.write(
     `  ${comparison} / ${server}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ` +
-      `${r.cpuMsPerRequest.toFixed(3)} CPU ms/req, peak RSS ${r.peakRssMb.toFixed(0)} MB, client CPU ${r.clientCpuPct.toFixed(0)}%\n`,
+      `${r.cpuMsPerRequest.toFixed(3)} CPU ms/req (main thread ${r.mainCpuMsPerRequest.toFixed(3)}), peak RSS ${r.peakRssMb.toFixed(0)} MB, client CPU ${r.clientCpuPct.toFixed(0)}%\n`,
   );
   return r;
 }
@@ -272,6 +274,7 @@ try {
         requests,
         rps: segments.reduce((n, r) => n + r.ok, 0) / segments.reduce((n, r) => n + r.elapsedS, 0),
         cpuMsPerRequest: segments.reduce((n, r) => n + r.cpuMsPerRequest * r.requests, 0) / requests,
+        mainCpuMsPerRequest: segments.reduce((n, r) => n + r.mainCpuMsPerRequest * r.requests, 0) / requests,
         p50: segments.reduce((n, r) => n + r.p50, 0) / segments.length,
         p99: Math.max(...segments.map((r) => r.p99)),
         peakRssMb: Math.max(...segments.map((r) => r.peakRssMb)),
@@ -390,8 +393,8 @@ try {
 // The report.
 const failed = targets.filter((t) => !t.pass).length;
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const header = ['comparison', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'peak RSS MB'];
-const table = rows.map((r) => [r.comparison, r.server, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.cpuMsPerRequest, 3), fmt(r.peakRssMb, 0)]);
+const header = ['comparison', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'main ms/req', 'peak RSS MB'];
+const table = rows.map((r) => [r.comparison, r.server, fmt(r.rps, 0), fmt(r.p50), fmt(r.p99), fmt(r.cpuMsPerRequest, 3), fmt(r.mainCpuMsPerRequest, 3), fmt(r.peakRssMb, 0)]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
 const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 const load = loadavg().map((l) => l.toFixed(2)).join(' ');
