@@ -218,7 +218,7 @@ describe('when the database stalls, calls get a 503 at the deadline instead of w
   const stall = (store: SqlRecordStore) =>
     store.database.read('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT COUNT(*) AS n FROM c');
 
-  test('a hook call is a 503 with an OperationOutcome after RECORDS_TIMEOUT_MS, and the audit shows what happened', async () => {
+  test('a hook call is a 503 with an OperationOutcome after RECORDS_TIMEOUT_MS, /readyz is not ready, and the audit shows what happened', async () => {
     const store = memoryStore({ timeoutMs: 150 });
     const service = testApp({ auth: 'off', records: store });
     await store.ping(); // the worker is up and migrated
@@ -228,8 +228,14 @@ describe('when the database stalls, calls get a 503 at the deadline instead of w
     const answeredAt = performance.now();
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
+    // Readiness says so too, within the same deadline.
+    const ready = await request(service.app).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'not-ready', database: 'unreachable' });
+    const readyAt = performance.now();
     // Answered at the answer's deadline plus the refusal's audit deadline, before the stall ended.
     expect(answeredAt).toBeLessThan(await stallEnded);
+    expect(readyAt).toBeLessThan(await stallEnded);
     expect(service.logs.filter((l) => l.event === 'record-failed')).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ operation: 'answer', error: 'RecordsTimeout' }),

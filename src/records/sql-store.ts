@@ -56,7 +56,7 @@ interface CountRow {
 }
 
 /** How long a call waits for the database by default (RECORDS_TIMEOUT_MS). */
-export const DEFAULT_RECORDS_TIMEOUT_MS = 1000;
+const DEFAULT_RECORDS_TIMEOUT_MS = 1000;
 
 /**
  * The database did not answer within the store's deadline (a stalled disk, a locked or unreachable

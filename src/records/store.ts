@@ -100,7 +100,7 @@ export interface RecordStore extends FeedbackStore, ReplayCache {
   feedbackSummary(range: { from?: string; to?: string }): Promise<FeedbackSummary>;
   /** Deletes audit entries older than `auditBefore` and jti entries expired at `now`. */
   prune(auditBefore: string, now: number): Promise<{ audit: number; jti: number }>;
-  /** Throws when the database cannot be reached. */
+  /** Throws when the database cannot be reached, or does not answer within the store's deadline. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
